@@ -1,0 +1,3 @@
+from highlighter.cli import main
+
+raise SystemExit(main())

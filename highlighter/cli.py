@@ -1,0 +1,111 @@
+"""Command line: everything a worker does, without the web app.
+
+    python -m highlighter track VIDEO --prompt "the red handbag" --out track.json
+    python -m highlighter track VIDEO --point 320,180@0 --out track.json
+    python -m highlighter render VIDEO --track track.json --style spotlight --aspect 9:16 --out out.mp4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from highlighter.errors import HighlighterError
+
+
+class _Progress:
+    """Prints a single updating progress line on a terminal."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled, self._last = label, enabled, -1
+
+    def __call__(self, fraction: float) -> None:
+        pct = int(fraction * 100)
+        if self.enabled and pct != self._last:
+            self._last = pct
+            print(f"\r{self.label}: {pct:3d}%", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def _track(args: argparse.Namespace) -> int:
+    from highlighter.track import track_video
+    from highlighter.track.prompt import Prompt, parse_box, parse_point
+
+    prompt = Prompt(
+        text=args.prompt or "",
+        points=tuple(parse_point(p) for p in args.point),
+        boxes=tuple(parse_box(b) for b in args.box),
+    )
+    progress = _Progress("tracking", sys.stderr.isatty())
+    started = time.monotonic()
+    track = track_video(args.video, prompt, backend=args.backend, progress=progress)
+    progress.done()
+    track.save(args.out)
+    seconds = time.monotonic() - started
+    summary = {
+        "out": args.out,
+        "frames": len(track.frames),
+        "visible_fraction": round(track.visible_fraction(), 4),
+        "shots": len(track.shots),
+        "backend": track.meta.get("backend"),
+        "seconds": round(seconds, 2),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from highlighter.render import render_video
+    from highlighter.trackfile import Track
+
+    track = Track.load(args.track)
+    progress = _Progress("rendering", sys.stderr.isatty())
+    started = time.monotonic()
+    info = render_video(
+        args.video,
+        track,
+        args.out,
+        styles=tuple(s.strip() for s in args.style.split(",") if s.strip()),
+        aspect=None if args.aspect == "source" else args.aspect,
+        progress=progress,
+    )
+    progress.done()
+    print(json.dumps({"out": args.out, **info.to_dict(), "seconds": round(time.monotonic() - started, 2)}))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m highlighter", description="Find, track and highlight a product.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    track = sub.add_parser("track", help="track the product and write a track file (JSON)")
+    track.add_argument("video")
+    track.add_argument("--prompt", help="the product, e.g. 'the red handbag'")
+    track.add_argument("--point", action="append", default=[], metavar="X,Y@FRAME", help="a click on the product")
+    track.add_argument("--box", action="append", default=[], metavar="X1,Y1,X2,Y2@FRAME", help="a box around it")
+    track.add_argument("--backend", default="auto")
+    track.add_argument("--out", required=True)
+    track.set_defaults(func=_track)
+
+    render = sub.add_parser("render", help="render the highlighted (and reframed) video")
+    render.add_argument("video")
+    render.add_argument("--track", required=True)
+    render.add_argument("--style", default="spotlight", help="look names, comma separated")
+    render.add_argument("--aspect", default="9:16", help="9:16, or 'source' to keep the framing")
+    render.add_argument("--out", required=True)
+    render.set_defaults(func=_render)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HighlighterError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

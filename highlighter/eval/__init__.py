@@ -1,0 +1,1 @@
+"""Evaluation: metrics and synthetic scenarios with exact ground truth."""

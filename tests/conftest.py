@@ -1,0 +1,130 @@
+"""Shared fixtures: a fixed cast of users, the real S3 server, a real Celery worker process.
+
+`make test` starts SeaweedFS and sets the S3_*, DATABASE_URL and CELERY_BROKER_URL variables; the
+worker process gets the same settings, pointed at the test database.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make around it
+# are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def _s3_reachable(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=2)
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="session")
+def s3_bucket():
+    """The real S3 server's bucket, emptied of earlier runs' objects."""
+    from django.conf import settings
+
+    from webapp.videos import storage
+
+    if not _s3_reachable(settings.S3_ENDPOINT_URL):
+        pytest.exit(f"No S3 server answers at {settings.S3_ENDPOINT_URL}. Run the tests with `make test`.", 2)
+    storage.ensure_bucket()
+    storage.delete_prefix("")
+    return settings.S3_BUCKET
+
+
+@pytest.fixture
+def alice(django_user_model, s3_bucket):
+    return django_user_model.objects.create_user("alice", password="alice-password-1")
+
+
+@pytest.fixture
+def bob(django_user_model, s3_bucket):
+    return django_user_model.objects.create_user("bob", password="bob-password-1")
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def red_ball_video(media_dir):
+    """A 3 s 640x360 video of a red ball moving over a textured background, with audio and ground truth."""
+    from highlighter.eval.synthetic import make_moving_object_video
+
+    path = media_dir / "red-ball.mp4"
+    truth = make_moving_object_video(path, width=640, height=360, fps=25, seconds=3.0, colour="red", seed=7)
+    return path, truth
+
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("The worker-process tests need PostgreSQL (make test provides it).")
+    user = s["USER"] or "postgres"
+    return f"postgres://{user}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, s3_bucket):
+    """A real Celery worker process on both queues, using the test database and the real broker."""
+    from workers.celery_app import app
+
+    with django_db_blocker.unblock():
+        database_url = _test_database_url()
+    app.control.purge()
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, "DATABASE_URL": database_url, "JOB_STALE_SECONDS": os.environ.get("JOB_STALE_SECONDS", "300")}
+    cmd = [
+        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+        "-Q", "gpu,cpu", "--pool", "solo", "--concurrency", "1", "-l", "INFO", "--without-heartbeat",
+        "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while b"ready." not in log_path.read_bytes():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("The Celery worker did not start:\n" + log_path.read_text()[-3000:])
+        time.sleep(0.2)
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    print("--- worker log (tail) ---\n" + log_path.read_text(errors="replace")[-4000:])
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"Timed out after {timeout:.0f} s waiting for {what}.")

@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from highlighter.errors import Cancelled, TrackError
+from highlighter.eval.metrics import mean_iou, track_ious
+from highlighter.eval.synthetic import moving_object_scene
+from highlighter.track import BACKENDS, track_video
+from highlighter.track.colour import ColourModel, colour_word
+from highlighter.track.prompt import BoxPrompt, Prompt, PointPrompt
+from highlighter.track.shots import CutDetector
+from highlighter.trackfile import Track
+
+
+def centre_click(gt, frame: int) -> PointPrompt:
+    x, y, w, h = gt.boxes[frame]
+    return PointPrompt(x + w / 2, y + h / 2, frame)
+
+
+def test_it_follows_a_named_colour(red_video):
+    path, gt = red_video
+    track = track_video(path, Prompt(text="the red handbag"))
+    assert mean_iou(track, gt) > 0.8
+    assert track.video == {"width": 640, "height": 360, "fps": 25.0, "frame_count": 75}
+    assert track.prompt == {"text": "the red handbag", "points": [], "boxes": []}
+    assert [f.index for f in track.frames] == list(range(75))
+    assert track.frames[25].time == pytest.approx(1.0)
+    assert track.shots == [[0, 74]]
+    assert track.meta["backend"] == "colour" and track.meta["colour"] == "red"
+    assert all(0.0 <= f.score <= 1.0 for f in track.frames)
+
+
+def test_it_ignores_an_object_of_another_colour(red_with_blue_video):
+    path, gt = red_with_blue_video
+    track = track_video(path, Prompt(text="Red bag"))
+    assert mean_iou(track, gt) > 0.8
+    assert track_ious(track, gt).min() > 0.7
+
+
+def test_a_click_without_a_colour_word_picks_the_clicked_lookalike(lookalikes_video):
+    path, gt = lookalikes_video
+    track = track_video(path, Prompt(points=(centre_click(gt, 0),)))
+    assert mean_iou(track, gt) > 0.8
+    assert track.meta["colour"] == "learned from the prompt"
+
+
+def test_a_box_on_a_later_frame_is_followed_from_the_first_frame(lookalikes_video):
+    path, gt = lookalikes_video
+    x, y, w, h = gt.boxes[30]
+    track = track_video(path, Prompt(boxes=(BoxPrompt(x - 3, y - 3, x + w + 3, y + h + 3, 30),)))
+    ious = track_ious(track, gt)
+    assert ious.mean() > 0.8
+    assert ious[:30].min() > 0.7  # the frames before the box belong to the same object
+
+
+def test_a_description_without_a_colour_is_refused(red_video):
+    path, _ = red_video
+    with pytest.raises(TrackError, match="Name the product's colour"):
+        track_video(path, Prompt(text="the handbag"))
+
+
+def test_an_unknown_backend_is_refused(red_video):
+    path, _ = red_video
+    with pytest.raises(TrackError, match="no tracker called 'sam9'"):
+        track_video(path, Prompt(text="red bag"), backend="sam9")
+    assert "colour" in BACKENDS
+
+
+def test_a_prompt_outside_the_video_is_refused(red_video):
+    path, _ = red_video
+    with pytest.raises(TrackError, match="outside the video"):
+        track_video(path, Prompt(points=(PointPrompt(10, 10, 500),)))
+
+
+def test_the_track_file_round_trips(red_with_blue_video):
+    path, gt = red_with_blue_video
+    track = track_video(path, Prompt(text="the red bag"))
+    again = Track.from_json(track.to_json())
+    assert again.to_dict() == track.to_dict()
+    for index in (0, 20, 49):
+        mask = again.mask(index)
+        assert mask.shape == (gt.height, gt.width) and mask.dtype == bool
+        assert np.array_equal(mask, track.mask(index))
+
+
+def test_frames_without_the_product_are_hidden(exit_video):
+    path, gt = exit_video
+    track = track_video(path, Prompt(text="red"))
+    truth_visible = np.array([b is not None for b in gt.boxes])
+    visible = np.array([f.visible for f in track.frames])
+    assert truth_visible.sum() < len(truth_visible) - 10  # the scenario really has an absence
+    assert not visible[~truth_visible].any()
+    # Frames with a sliver at the frame edge may be missed; frames with most of it must not be.
+    areas = np.array([gt.mask(i).sum() for i in range(gt.frame_count)])
+    assert visible[areas > 0.5 * areas.max()].all()
+    assert all(f.mask is None and f.box is None for f in track.frames if not f.visible)
+    assert mean_iou(track, gt) > 0.8
+
+
+def test_it_works_at_a_working_resolution_below_the_video(make_video):
+    path, gt = make_video("red_960", colour="red", seed=9, width=960, height=540, seconds=1.0)
+    track = track_video(path, Prompt(text="a red ball"))
+    assert track.meta["work_size"] == [640, 360]
+    assert track.mask(10).shape == (540, 960)
+    assert mean_iou(track, gt) > 0.8
+
+
+def test_it_reports_progress_and_can_be_cancelled(red_with_blue_video):
+    path, _ = red_with_blue_video
+    seen: list[float] = []
+    track_video(path, Prompt(text="red"), progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and 10 <= len(seen) <= 101
+
+    def cancel(fraction: float) -> None:
+        if fraction >= 0.3:
+            raise Cancelled("The tracking was cancelled.")
+
+    with pytest.raises(Cancelled):
+        track_video(path, Prompt(text="red"), progress=cancel)
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("the red handbag", "red"), ("A GREY coat", "grey"), ("red and white sneaker", "red"), ("the handbag", None)],
+)
+def test_it_reads_the_colour_word(text, word):
+    assert colour_word(text) == word
+
+
+def test_a_learned_red_wraps_around_the_hue_circle():
+    pixels = np.array([[178, 200, 200], [2, 210, 190], [0, 220, 180], [179, 190, 210]] * 10, np.uint8)
+    model = ColourModel.from_pixels(pixels)
+    assert len(model.hue_ranges) == 2
+    hsv = np.array([[[1, 200, 200], [177, 200, 200], [60, 200, 200]]], np.uint8)
+    assert model.mask(hsv).tolist() == [[255, 255, 0]]
+
+
+def test_it_finds_a_hard_cut():
+    first = moving_object_scene(seed=1, seconds=1.0)
+    second = moving_object_scene(seed=2, colour="blue", background="flat", seconds=1.0)
+    cuts = CutDetector(fps=25)
+    frames = [first.render(i) for i in range(10)] + [second.render(i) for i in range(10)]
+    assert [cuts.update(f) for f in frames].count(True) == 1
+    assert cuts.shots(20) == [[0, 9], [10, 19]]

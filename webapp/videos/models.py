@@ -1,0 +1,191 @@
+"""Videos and the jobs that track and render them.
+
+Status changes are conditional updates (``claim``), so a task delivered twice finds its job already
+claimed or done and does nothing. Files live in S3; rows hold their keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class JobQuerySet(models.QuerySet):
+    def claimable(self, stale_before):
+        """Queued jobs, and running ones whose worker stopped reporting (it died)."""
+        return self.filter(
+            models.Q(status=JobStatus.QUEUED)
+            | models.Q(status=JobStatus.RUNNING, heartbeat_at__lt=stale_before)
+        )
+
+
+class Job(models.Model):
+    """What every unit of work has: a status, a stage, progress and an error for the marketer."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    stage = models.CharField(max_length=64, blank=True)
+    progress = models.FloatField(default=0.0)  # 0..1 of the current job
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    def claim(self, *, stale_seconds: int) -> bool:
+        """Take this job for the calling worker; False when another delivery already has it or it ended."""
+        now = timezone.now()
+        claimed = (
+            type(self)
+            .objects.claimable(now - timedelta(seconds=stale_seconds))
+            .filter(pk=self.pk, cancel_requested=False)
+            .update(
+                status=JobStatus.RUNNING,
+                started_at=now,
+                heartbeat_at=now,
+                progress=0.0,
+                error="",
+                attempts=models.F("attempts") + 1,
+            )
+        )
+        if claimed:
+            self.refresh_from_db()
+        return bool(claimed)
+
+    def report(self, *, stage: str, progress: float) -> bool:
+        """Record progress while running; False when the job was cancelled meanwhile."""
+        updated = (
+            type(self)
+            .objects.filter(pk=self.pk, status=JobStatus.RUNNING, cancel_requested=False)
+            .update(stage=stage, progress=max(0.0, min(1.0, progress)), heartbeat_at=timezone.now())
+        )
+        self.stage, self.progress = stage, progress
+        return bool(updated)
+
+    def release(self) -> None:
+        """Give a running job back to the queue (its task will be retried, e.g. after a storage outage)."""
+        type(self).objects.filter(pk=self.pk, status=JobStatus.RUNNING).update(status=JobStatus.QUEUED)
+
+    def finish(self, *, status: str, error: str = "", **fields) -> None:
+        """End a running job. Only the worker that holds it (status running) can."""
+        now = timezone.now()
+        values = {"status": status, "error": error, "finished_at": now, "heartbeat_at": now, **fields}
+        if status == JobStatus.DONE:
+            values.update(progress=1.0, stage="done")
+        type(self).objects.filter(pk=self.pk, status=JobStatus.RUNNING).update(**values)
+        self.refresh_from_db()
+
+
+class Video(models.Model):
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        INGESTING = "ingesting", "Preparing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="videos")
+    title = models.CharField(max_length=255)  # the uploaded file's name, for display and downloads
+    original_key = models.CharField(max_length=512)
+    original_size = models.BigIntegerField()
+    mezzanine_key = models.CharField(max_length=512, blank=True)
+    proxy_key = models.CharField(max_length=512, blank=True)
+    thumbnail_key = models.CharField(max_length=512, blank=True)
+    probe = models.JSONField(default=dict, blank=True)  # highlighter.media.VideoInfo of the original
+    info = models.JSONField(default=dict, blank=True)  # VideoInfo of the normalised video
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UPLOADED)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # last sign of life of its ingest
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def claim_ingest(self, *, stale_seconds: int) -> bool:
+        """Take this video's ingest for the calling worker (see ``Job.claim``)."""
+        now = timezone.now()
+        claimed = (
+            Video.objects.filter(pk=self.pk)
+            .filter(
+                models.Q(status=Video.Status.UPLOADED)
+                | models.Q(status=Video.Status.INGESTING, heartbeat_at__lt=now - timedelta(seconds=stale_seconds))
+            )
+            .update(status=Video.Status.INGESTING, heartbeat_at=now, error="")
+        )
+        if claimed:
+            self.refresh_from_db()
+        return bool(claimed)
+
+    @property
+    def key_prefix(self) -> str:
+        return video_prefix(self.owner_id, self.id)
+
+
+def video_prefix(owner_id: int, video_id: uuid.UUID) -> str:
+    """Every file of a video lives under this S3 prefix, itself under the owner's."""
+    return f"users/{owner_id}/videos/{video_id}/"
+
+
+class TrackJob(Job):
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="track_jobs")
+    prompt = models.JSONField()  # highlighter.track.prompt.Prompt.to_dict()
+    backend = models.CharField(max_length=32, default="auto")  # asked for
+    backend_used = models.CharField(max_length=32, blank=True)  # what actually ran
+    track_key = models.CharField(max_length=512, blank=True)
+    summary = models.JSONField(default=dict, blank=True)  # visible fraction, timings
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class RenderJob(Job):
+    class Aspect(models.TextChoices):
+        PORTRAIT = "9:16", "9:16 vertical (1080x1920)"
+        SOURCE = "source", "Original framing"
+
+    class Style(models.TextChoices):
+        SPOTLIGHT = "spotlight", "Spotlight"
+
+    track_job = models.ForeignKey(TrackJob, on_delete=models.CASCADE, related_name="render_jobs")
+    style = models.CharField(max_length=64, choices=Style.choices, default=Style.SPOTLIGHT)
+    aspect = models.CharField(max_length=16, choices=Aspect.choices, default=Aspect.PORTRAIT)
+    output_key = models.CharField(max_length=512, blank=True)
+    output_info = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def download_name(self) -> str:
+        stem = self.track_job.video.title.rsplit(".", 1)[0] or "video"
+        aspect = self.aspect.replace(":", "x")
+        return f"{stem}-{self.style}-{aspect}.mp4"

@@ -1,0 +1,128 @@
+"""The S3 client: the only module that talks to the object store.
+
+Files are streamed (multipart upload, ranged download) so no video is held in memory. Browsers get
+short-lived presigned URLs, never credentials.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+# 16 MiB parts: few requests for big files, small memory per transfer.
+_TRANSFER = TransferConfig(multipart_threshold=16 * 1024**2, multipart_chunksize=16 * 1024**2, max_concurrency=4)
+
+
+class StorageError(Exception):
+    """The object store could not be reached or refused the request."""
+
+    def __init__(self, message: str = "File storage is unavailable right now. Try again in a few minutes."):
+        super().__init__(message)
+
+
+@functools.cache
+def _client():
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.S3_ENDPOINT_URL,
+        aws_access_key_id=settings.S3_ACCESS_KEY_ID,
+        aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY,
+        region_name=settings.S3_REGION,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 5, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+        ),
+    )
+
+
+def ensure_bucket() -> None:
+    try:
+        _client().head_bucket(Bucket=settings.S3_BUCKET)
+    except ClientError:
+        try:
+            _client().create_bucket(Bucket=settings.S3_BUCKET)
+        except (BotoCoreError, ClientError) as e:
+            raise StorageError() from e
+    except BotoCoreError as e:
+        raise StorageError() from e
+
+
+def upload_file(path: str | Path, key: str, *, content_type: str = "application/octet-stream") -> None:
+    try:
+        _client().upload_file(
+            str(path), settings.S3_BUCKET, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER
+        )
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
+
+
+def upload_fileobj(fileobj, key: str, *, content_type: str = "application/octet-stream") -> None:
+    try:
+        _client().upload_fileobj(
+            fileobj, settings.S3_BUCKET, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER
+        )
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
+
+
+def put_bytes(data: bytes, key: str, *, content_type: str = "application/octet-stream") -> None:
+    try:
+        _client().put_object(Bucket=settings.S3_BUCKET, Key=key, Body=data, ContentType=content_type)
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
+
+
+def download_file(key: str, path: str | Path) -> None:
+    try:
+        _client().download_file(settings.S3_BUCKET, key, str(path), Config=_TRANSFER)
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
+
+
+def get_bytes(key: str) -> bytes:
+    try:
+        return _client().get_object(Bucket=settings.S3_BUCKET, Key=key)["Body"].read()
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
+
+
+def presigned_url(key: str, *, download_name: str | None = None, content_type: str | None = None) -> str:
+    """A GET link that expires after ``S3_PRESIGN_SECONDS``; ``download_name`` makes browsers save it."""
+    params = {"Bucket": settings.S3_BUCKET, "Key": key}
+    if download_name:
+        safe = download_name.replace('"', "").replace("\\", "")
+        params["ResponseContentDisposition"] = f'attachment; filename="{safe}"'
+    if content_type:
+        params["ResponseContentType"] = content_type
+    return _client().generate_presigned_url("get_object", Params=params, ExpiresIn=settings.S3_PRESIGN_SECONDS)
+
+
+def list_keys(prefix: str) -> list[str]:
+    keys: list[str] = []
+    try:
+        for page in _client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
+            keys += [obj["Key"] for obj in page.get("Contents", [])]
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
+    return keys
+
+
+def delete_prefix(prefix: str) -> int:
+    """Delete every object under ``prefix``; returns how many there were."""
+    keys = list_keys(prefix)
+    try:
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
+            _client().delete_objects(Bucket=settings.S3_BUCKET, Delete={"Objects": batch, "Quiet": True})
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
+    return len(keys)

@@ -1,0 +1,50 @@
+"""The Celery application. Two queues: ``gpu`` for tracking, ``cpu`` for ingest and rendering."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+app = Celery("highlighter")
+app.conf.update(
+    broker_url=settings.CELERY_BROKER_URL,
+    task_routes={
+        "workers.tasks.track_video": {"queue": "gpu"},
+        "workers.tasks.ingest_video": {"queue": "cpu"},
+        "workers.tasks.render_video": {"queue": "cpu"},
+    },
+    task_default_queue="cpu",
+    # A job is acknowledged only when it finished, and goes back to the queue if its worker dies,
+    # so a killed worker loses nothing; the job rows' conditional claims keep the work single.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_serializer="json",
+    accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+if settings.CELERY_BROKER_URL.startswith("filesystem://"):
+    folder = str(settings.BROKER_FOLDER)
+    os.makedirs(folder, exist_ok=True)
+    app.conf.broker_transport_options = {
+        "data_folder_in": folder,
+        "data_folder_out": folder,
+        "processed_folder": os.path.join(folder, "processed"),
+        "store_processed": False,
+    }
+else:
+    # Redis redelivers an unacknowledged task after this long: above the longest job, or long jobs run twice.
+    app.conf.broker_transport_options = {"visibility_timeout": settings.JOB_VISIBILITY_TIMEOUT}
+
+app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
