@@ -101,14 +101,8 @@ def main() -> int:
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
 
     def stop(*_):
+        # Only ask SeaweedFS to stop here; the main thread's wait() sees it exit and cleans up.
         proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if args.ready_file:
-            args.ready_file.unlink(missing_ok=True)
-        raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -121,8 +115,11 @@ def main() -> int:
     print(f"S3 server ready on http://127.0.0.1:{args.port} (bucket {args.bucket}, data in {args.dir})", flush=True)
     if args.ready_file:
         args.ready_file.write_text(str(proc.pid))
-    proc.wait()
-    return proc.returncode
+    try:
+        return proc.wait()
+    finally:
+        if args.ready_file:
+            args.ready_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

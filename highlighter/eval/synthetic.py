@@ -55,8 +55,53 @@ def _smoothstep(x: float) -> float:
     return x * x * (3.0 - 2.0 * x)
 
 
+class Drawable:
+    """A filled ``shape`` (``"ellipse"`` or ``"rect"``) whose ``geometry(t, width)`` gives
+    ``(cx, cy, rx, ry)`` in pixels at time ``t`` seconds; ``fill_rgb()`` its sRGB colour."""
+
+    shape: str
+    shading: float
+
+    def geometry(self, t: float, width: int) -> tuple[float, float, float, float]:
+        raise NotImplementedError
+
+    def fill_rgb(self) -> tuple[int, int, int]:
+        raise NotImplementedError
+
+    def footprint(self, t: float, width: int, height: int) -> tuple[slice, slice, np.ndarray] | None:
+        """The shape's pixels at time ``t`` as ``(rows, cols, bool ROI)``, or None when off-frame."""
+        cx, cy, rx, ry = self.geometry(t, width)
+        x0, x1 = max(0, math.floor(cx - rx)), min(width, math.ceil(cx + rx) + 1)
+        y0, y1 = max(0, math.floor(cy - ry)), min(height, math.ceil(cy + ry) + 1)
+        if x0 >= x1 or y0 >= y1:
+            return None
+        xs = np.arange(x0, x1, dtype=np.float64)[None, :] + 0.5 - cx
+        ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5 - cy
+        if self.shape == "ellipse":
+            roi = (xs / rx) ** 2 + (ys / ry) ** 2 <= 1.0
+        else:
+            roi = (np.abs(xs) <= rx) & (np.abs(ys) <= ry)
+        if not roi.any():
+            return None
+        return slice(y0, y1), slice(x0, x1), roi
+
+    def draw(self, frame: np.ndarray, t: float) -> None:
+        """Paint the object onto ``frame`` (RGB uint8, in place) with a vertical shading ramp."""
+        height, width = frame.shape[:2]
+        fp = self.footprint(t, width, height)
+        if fp is None:
+            return
+        rows, cols, roi = fp
+        _, cy, _, ry = self.geometry(t, width)
+        ys = np.arange(rows.start, rows.stop, dtype=np.float64) + 0.5
+        shade = 1.0 + self.shading * np.clip((cy - ys) / max(ry, 1.0), -1.0, 1.0)  # lighter on top
+        fill = np.clip(np.array(self.fill_rgb(), np.float64)[None, :] * shade[:, None], 0, 255)
+        patch = frame[rows, cols]
+        patch[roi] = np.broadcast_to(fill[:, None, :], roi.shape + (3,))[roi].astype(np.uint8)
+
+
 @dataclass(frozen=True)
-class SceneObject:
+class SceneObject(Drawable):
     """A filled shape moving along a Lissajous path, with mild breathing scale and optional exits.
 
     ``centre``/``amplitude`` and ``radius`` are in pixels (``radius`` is the semi-axes, or the
@@ -97,36 +142,8 @@ class SceneObject:
                 cx = (1.0 - out) * cx + out * off
         return cx, cy, rx, ry
 
-    def footprint(self, t: float, width: int, height: int) -> tuple[slice, slice, np.ndarray] | None:
-        """The shape's pixels at time ``t`` as ``(rows, cols, bool ROI)``, or None when off-frame."""
-        cx, cy, rx, ry = self.geometry(t, width)
-        x0, x1 = max(0, math.floor(cx - rx)), min(width, math.ceil(cx + rx) + 1)
-        y0, y1 = max(0, math.floor(cy - ry)), min(height, math.ceil(cy + ry) + 1)
-        if x0 >= x1 or y0 >= y1:
-            return None
-        xs = np.arange(x0, x1, dtype=np.float64)[None, :] + 0.5 - cx
-        ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5 - cy
-        if self.shape == "ellipse":
-            roi = (xs / rx) ** 2 + (ys / ry) ** 2 <= 1.0
-        else:
-            roi = (np.abs(xs) <= rx) & (np.abs(ys) <= ry)
-        if not roi.any():
-            return None
-        return slice(y0, y1), slice(x0, x1), roi
-
-    def draw(self, frame: np.ndarray, t: float) -> None:
-        """Paint the object onto ``frame`` (RGB uint8, in place) with a vertical shading ramp."""
-        height, width = frame.shape[:2]
-        fp = self.footprint(t, width, height)
-        if fp is None:
-            return
-        rows, cols, roi = fp
-        _, cy, _, ry = self.geometry(t, width)
-        ys = np.arange(rows.start, rows.stop, dtype=np.float64) + 0.5
-        shade = 1.0 + self.shading * np.clip((cy - ys) / max(ry, 1.0), -1.0, 1.0)  # lighter on top
-        fill = np.clip(np.array(PALETTE[self.colour], np.float64)[None, :] * shade[:, None], 0, 255)
-        patch = frame[rows, cols]
-        patch[roi] = np.broadcast_to(fill[:, None, :], roi.shape + (3,))[roi].astype(np.uint8)
+    def fill_rgb(self) -> tuple[int, int, int]:
+        return PALETTE[self.colour]
 
 
 @dataclass(frozen=True)

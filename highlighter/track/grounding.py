@@ -1,0 +1,92 @@
+"""Scores candidates against what the marketer said: colour words, shape words, clicks and boxes.
+
+Weight-free: a colour word is an HSV box (``colour.COLOUR_WORDS``), a shape word a bounding-box fill
+ratio (an ellipse fills pi/4 of its box, a rectangle all of it). A click on a frame scores the
+candidate under it, a box the candidate that fills it. A model grounder (an open-vocabulary
+detector) replaces this behind the same ``Grounder`` interface.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from highlighter.track.colour import COLOUR_WORDS, colour_word
+from highlighter.track.parts import Candidate, WorkFrame, box_iou
+from highlighter.track.prompt import Prompt
+
+ROUND_WORDS = frozenset("round ball balls circle circular oval sphere disc disk ellipse orb globe".split())
+BOXY_WORDS = frozenset("box boxes square rectangle rectangular block cube crate carton brick package".split())
+_FILL = {"round": math.pi / 4, "boxy": 1.0}
+
+
+def shape_word(text: str) -> str | None:
+    """``"round"``, ``"boxy"`` or None for the first shape word of a description."""
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in ROUND_WORDS:
+            return "round"
+        if word in BOXY_WORDS:
+            return "boxy"
+    return None
+
+
+class CueGrounder:
+    """Grounds a ``Prompt`` with colour and shape words and the clicks and boxes on each frame.
+
+    ``scale`` maps prompt pixels (the video's) to working pixels: ``(sx, sy)``.
+    """
+
+    def __init__(self, prompt: Prompt, scale: tuple[float, float]) -> None:
+        self.colour = colour_word(prompt.text)
+        self.shape = shape_word(prompt.text)
+        sx, sy = scale
+        self.points: dict[int, list[tuple[float, float, bool]]] = {}
+        for p in prompt.points:
+            self.points.setdefault(p.frame, []).append((p.x * sx, p.y * sy, p.positive))
+        self.boxes: dict[int, list[tuple[float, float, float, float]]] = {}
+        for b in prompt.boxes:
+            self.boxes.setdefault(b.frame, []).append((b.x1 * sx, b.y1 * sy, (b.x2 - b.x1) * sx, (b.y2 - b.y1) * sy))
+
+    def can_ground(self) -> bool:
+        return self.colour is not None or self.shape is not None
+
+    def prompted_frames(self) -> list[int]:
+        """Frames with a box or a positive click, in order."""
+        positive = {f for f, pts in self.points.items() if any(p[2] for p in pts)}
+        return sorted(positive | set(self.boxes))
+
+    def score(self, frame: WorkFrame, candidates: list[Candidate]) -> list[float]:
+        text = [self.text_score(frame, c) for c in candidates]
+        if frame.index not in self.points and frame.index not in self.boxes:
+            return text
+        visual = [self.visual_score(frame.index, c) for c in candidates]
+        if not self.can_ground():
+            return visual
+        return [v * (0.5 + 0.5 * t) for v, t in zip(visual, text)]
+
+    def text_score(self, frame: WorkFrame, cand: Candidate) -> float:
+        """Colour-word match (share of the region's pixels of that colour) times shape-word fit."""
+        score = 1.0
+        if self.colour is not None:
+            inside = COLOUR_WORDS[self.colour].mask(frame.hsv)[cand.mask]
+            score *= float(np.count_nonzero(inside)) / max(1, inside.size)
+        if self.shape is not None and not cand.touches_border:
+            fill = cand.area / max(1.0, cand.box[2] * cand.box[3])
+            score *= float(np.clip(1.0 - abs(fill - _FILL[self.shape]) / 0.2, 0.1, 1.0))
+        return score
+
+    def visual_score(self, index: int, cand: Candidate) -> float:
+        """1 for the candidate under a positive click (0 under a negative one); box IoU for a box."""
+        best = 0.0
+        h, w = cand.mask.shape
+        for x, y, positive in self.points.get(index, []):
+            inside = bool(cand.mask[min(h - 1, int(y)), min(w - 1, int(x))])
+            if inside and not positive:
+                return 0.0
+            if inside:
+                best = 1.0
+        for box in self.boxes.get(index, []):
+            best = max(best, box_iou(box, cand.box))
+        return best

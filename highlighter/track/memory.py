@@ -1,0 +1,131 @@
+"""What the target looks like, and what its lookalikes look like.
+
+``TargetMemory`` is SPARROW's target-specific tracked features: appearance vectors of the target
+from confident frames spread over the video, summarised as ``k`` prototypes (k-means medoids, k=4),
+so one odd frame (a blur, a half-occlusion) cannot redefine the target. ``DistractorMemory`` is
+DAM4SAM's idea: a few vectors of things that looked like the target but were not it, so a
+re-detection can tell "the product came back" from "its lookalike is still there".
+
+Vectors are unit length; similarity is the cosine, 1.0 for identical appearance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def kmeans_medoids(vectors: np.ndarray, k: int, *, iterations: int = 10) -> np.ndarray:
+    """Indices of the medoids of a k-means clustering of ``(n, d)`` unit vectors (cosine distance).
+
+    Deterministic: seeded by farthest-point sampling from the first vector. With ``n <= k`` every
+    vector is its own medoid.
+    """
+    n = len(vectors)
+    if n <= k:
+        return np.arange(n)
+    centres = [0]
+    dist = 1.0 - vectors @ vectors[0]
+    for _ in range(1, k):
+        centres.append(int(np.argmax(dist)))
+        dist = np.minimum(dist, 1.0 - vectors @ vectors[centres[-1]])
+    means = vectors[centres].copy()
+    for _ in range(iterations):
+        labels = np.argmax(vectors @ means.T, axis=1)
+        for c in range(k):
+            members = vectors[labels == c]
+            if len(members):
+                m = members.mean(axis=0)
+                means[c] = m / max(np.linalg.norm(m), 1e-12)
+    labels = np.argmax(vectors @ means.T, axis=1)
+    medoids = []
+    for c in range(k):
+        idx = np.flatnonzero(labels == c)
+        if idx.size:
+            medoids.append(int(idx[np.argmax(vectors[idx] @ means[c])]))
+    return np.array(sorted(set(medoids)))
+
+
+class TargetMemory:
+    """Appearance of the target from confident frames, summarised as ``k`` prototypes.
+
+    ``capacity`` bounds the stored vectors: when full, every second one is dropped, so what remains
+    still spans the whole video evenly (memory does not grow with the video's length). The first
+    vector (the prompt's) is pinned: the marketer's own click defines the product.
+    """
+
+    def __init__(self, k: int = 4, capacity: int = 48) -> None:
+        self.k, self.capacity = k, capacity
+        self._vectors: list[np.ndarray] = []
+        self._frames: list[int] = []
+        self._prototypes: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def add(self, vector: np.ndarray, frame: int) -> None:
+        self._vectors.append(np.asarray(vector, np.float64))
+        self._frames.append(frame)
+        if len(self._vectors) > self.capacity:
+            keep = [0, *range(1, len(self._vectors), 2)]
+            self._vectors = [self._vectors[i] for i in keep]
+            self._frames = [self._frames[i] for i in keep]
+        self._prototypes = None
+
+    @property
+    def prototypes(self) -> np.ndarray:
+        """``(m, d)`` medoid vectors, ``m <= k``."""
+        if self._prototypes is None:
+            if not self._vectors:
+                raise ValueError("the target memory is empty")
+            vectors = np.stack(self._vectors)
+            self._prototypes = vectors[kmeans_medoids(vectors, self.k)]
+        return self._prototypes
+
+    def similarity(self, vector: np.ndarray) -> float:
+        """Cosine similarity to the nearest prototype; 0.0 when the memory is empty."""
+        if not self._vectors:
+            return 0.0
+        return float(np.max(self.prototypes @ vector))
+
+    def copy(self) -> TargetMemory:
+        other = TargetMemory(self.k, self.capacity)
+        other._vectors, other._frames = list(self._vectors), list(self._frames)
+        return other
+
+
+class DistractorMemory:
+    """Up to ``capacity`` appearance vectors of lookalikes; the oldest is replaced when full.
+
+    A vector within ``duplicate`` cosine of a stored one refreshes it instead of taking a slot, so a
+    single lookalike seen on many frames does not push out the others.
+    """
+
+    def __init__(self, capacity: int = 8, duplicate: float = 0.97) -> None:
+        self.capacity, self.duplicate = capacity, duplicate
+        self._vectors: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def add(self, vector: np.ndarray) -> None:
+        vector = np.asarray(vector, np.float64)
+        if self._vectors:
+            sims = np.stack(self._vectors) @ vector
+            i = int(np.argmax(sims))
+            if sims[i] >= self.duplicate:
+                self._vectors[i] = vector
+                return
+        self._vectors.append(vector)
+        if len(self._vectors) > self.capacity:
+            self._vectors.pop(0)
+
+    def similarity(self, vector: np.ndarray) -> float:
+        """Cosine similarity to the nearest stored lookalike; 0.0 when none is known."""
+        if not self._vectors:
+            return 0.0
+        return float(np.max(np.stack(self._vectors) @ vector))
+
+    def copy(self) -> DistractorMemory:
+        other = DistractorMemory(self.capacity, self.duplicate)
+        other._vectors = list(self._vectors)
+        return other

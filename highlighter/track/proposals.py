@@ -1,0 +1,88 @@
+"""Class-agnostic candidate regions without weights: colour-quantised segments.
+
+The frame's chromatic pixels are grouped around the peaks of their hue histogram (a one-dimensional
+mean-shift: each peak is one "paint" in the frame), achromatic pixels into near-white and near-black;
+each connected region of one group, holes filled, is a candidate. It knows nothing of the prompt:
+the grounder and the memories decide which candidate is the product. Backgrounds of muted, textured
+colour produce no candidates because their saturation is low.
+
+Hue is OpenCV's 0..179, saturation and value 0..255; masks at working resolution.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from highlighter.track.parts import Candidate, WorkFrame, fill_holes
+
+_CHROMA_S, _CHROMA_V = 70, 45  # below these, hue is noise
+_HUE_TOLERANCE = 9  # hue steps either side of a peak that still belong to it
+
+
+class ColourSegmentProposer:
+    """Proposes the connected regions of each dominant colour of a frame.
+
+    ``min_fraction`` / ``max_fraction``: candidate area bounds as fractions of the frame (smaller is
+    speckle, larger is background or a wall). ``limit``: the largest few candidates are kept.
+    """
+
+    def __init__(self, *, min_fraction: float = 2e-4, max_fraction: float = 0.25, limit: int = 12) -> None:
+        self.min_fraction, self.max_fraction, self.limit = min_fraction, max_fraction, limit
+        self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+
+    def propose(self, frame: WorkFrame) -> list[Candidate]:
+        hsv = frame.hsv
+        w, h = frame.size
+        min_area = max(12.0, self.min_fraction * w * h)
+        max_area = self.max_fraction * w * h
+        hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+        chroma = (sat >= _CHROMA_S) & (val >= _CHROMA_V)
+        groups = [(peak, _hue_band(hue, peak) & chroma) for peak in _hue_peaks(hue[chroma], min_area)]
+        groups.append((-1, (sat < 40) & (val > 200)))  # white-ish
+        groups.append((-2, val < 40))  # black-ish
+        out: list[Candidate] = []
+        for _, member in groups:
+            m = cv2.morphologyEx(member.astype(np.uint8), cv2.MORPH_OPEN, self._open)
+            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, self._close)
+            count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+            for label in range(1, count):
+                x, y, bw, bh, area = (int(v) for v in stats[label])
+                if not min_area <= area <= max_area:
+                    continue
+                region = np.zeros((h, w), bool)
+                region[y : y + bh, x : x + bw] = fill_holes(labels[y : y + bh, x : x + bw] == label)
+                cand = Candidate.from_mask(region, source="segment")
+                if cand is not None:
+                    out.append(cand)
+        out.sort(key=lambda c: -c.area)
+        return out[: self.limit]
+
+
+def _hue_peaks(hues: np.ndarray, min_count: float) -> list[int]:
+    """Hue values (0..179) at the local maxima of the circular, smoothed hue histogram that hold at
+    least ``min_count`` pixels within the tolerance band."""
+    if hues.size < min_count:
+        return []
+    hist = np.bincount(hues.ravel(), minlength=180)[:180].astype(np.float64)
+    kernel = np.ones(2 * _HUE_TOLERANCE + 1)
+    band = np.convolve(np.r_[hist[-_HUE_TOLERANCE:], hist, hist[:_HUE_TOLERANCE]], kernel, mode="valid")
+    smooth = np.convolve(np.r_[hist[-2:], hist, hist[:2]], np.ones(5) / 5, mode="valid")
+    peaks = []
+    for i in np.argsort(-smooth):
+        if band[i] < min_count or smooth[i] <= 0:
+            break
+        # A new peak must be outside every kept peak's band (two halves of one paint are one peak).
+        if all(min(abs(i - p), 180 - abs(i - p)) > 2 * _HUE_TOLERANCE for p in peaks):
+            left, right = smooth[(i - 1) % 180], smooth[(i + 1) % 180]
+            if smooth[i] >= left and smooth[i] >= right:
+                peaks.append(int(i))
+        if len(peaks) >= 8:
+            break
+    return peaks
+
+
+def _hue_band(hue: np.ndarray, peak: int) -> np.ndarray:
+    d = np.abs(hue.astype(np.int16) - peak)
+    return np.minimum(d, 180 - d) <= _HUE_TOLERANCE
