@@ -12,6 +12,13 @@
   function showResults(state) {
     if (shown) return;
     shown = true;
+    const track = state.track;
+    if (track && track.summary && track.summary.frames) {
+      const summary = document.getElementById("summary");
+      const pct = Math.round(track.summary.visible_fraction * 100);
+      summary.textContent = `Tracked with the ${track.backend} tracker: the product is in shot in ${pct}% of ${track.summary.frames} frames.`;
+      summary.hidden = false;
+    }
     for (const r of state.renders) {
       const box = document.createElement("div");
       box.className = "result";
