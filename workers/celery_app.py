@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
@@ -48,3 +49,12 @@ else:
     app.conf.broker_transport_options = {"visibility_timeout": settings.JOB_VISIBILITY_TIMEOUT}
 
 app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
+
+
+@worker_ready.connect
+def _recover_stale_jobs(**_kwargs) -> None:
+    """Jobs whose worker died (killed, restarted, machine lost) are picked up again; see recovery.py."""
+    from workers.recovery import requeue_stale_jobs, start_sweeper
+
+    requeue_stale_jobs()
+    start_sweeper()
