@@ -42,6 +42,8 @@ if settings.CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_in": folder,
         "data_folder_out": folder,
         "processed_folder": os.path.join(folder, "processed"),
+        # Without this, broadcast control messages land in ./control of the working directory.
+        "control_folder": os.path.join(folder, "control"),
         "store_processed": False,
     }
 else:
