@@ -59,21 +59,53 @@ def _track(args: argparse.Namespace) -> int:
     return 0
 
 
+def _look_options(pairs: list[str]) -> dict[str, dict]:
+    """``["outline.colour=#ff0066", "spotlight.strength=0.8"]`` -> ``{"outline": {"colour": "#ff0066"}, ...}``."""
+    options: dict[str, dict] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        look, dot, setting = key.partition(".")
+        if not (sep and dot and look and setting):
+            raise SystemExit(f"--set takes LOOK.SETTING=VALUE (e.g. outline.colour=#ff0066), got {pair!r}")
+        parsed: object = value
+        if setting.strip() not in ("text", "colour", "text_colour", "corner"):
+            try:
+                parsed = float(value)
+            except ValueError:
+                pass
+        options.setdefault(look.strip().lower(), {})[setting.strip()] = parsed
+    return options
+
+
 def _render(args: argparse.Namespace) -> int:
-    from highlighter.render import render_video
+    from highlighter.render import RenderSpec, render_outputs
     from highlighter.trackfile import Track
 
     track = Track.load(args.track)
     progress = _Progress("rendering", sys.stderr.isatty())
     started = time.monotonic()
-    info = render_video(
-        args.video,
-        track,
-        args.out,
+    size = None
+    if args.size:
+        width, _, height = args.size.lower().partition("x")
+        size = (int(width), int(height))
+    spec = RenderSpec(
+        out_path=args.out,
         styles=tuple(s.strip() for s in args.style.split(",") if s.strip()),
         aspect=None if args.aspect == "source" else args.aspect,
-        progress=progress,
+        out_size=size,
+        motion=args.motion,
+        safe_zone=args.safe_zone,
+        look_options=_look_options(args.set),
+        overlay_path=args.overlay,
+        masks_dir=args.masks,
+        crop_path_out=args.crop_path,
     )
+    try:
+        (info,) = render_outputs(args.video, track, [spec], progress=progress)
+    except ValueError as e:  # a setting out of range: say which, as the other engine errors do
+        progress.done()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     progress.done()
     print(json.dumps({"out": args.out, **info.to_dict(), "seconds": round(time.monotonic() - started, 2)}))
     return 0
@@ -95,8 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="render the highlighted (and reframed) video")
     render.add_argument("video")
     render.add_argument("--track", required=True)
-    render.add_argument("--style", default="spotlight", help="look names, comma separated")
-    render.add_argument("--aspect", default="9:16", help="9:16, or 'source' to keep the framing")
+    render.add_argument("--style", default="spotlight",
+                        help="looks, comma separated: spotlight, glow, outline, tint, blur, box, label, zoom")
+    render.add_argument("--set", action="append", default=[], metavar="LOOK.SETTING=VALUE",
+                        help="a look's setting, e.g. outline.colour=#ff0066 or label.text='New!'")
+    render.add_argument("--aspect", default="9:16", help="9:16, 1:1, 4:5, 16:9, any W:H, or 'source' to keep the framing")
+    render.add_argument("--size", help="output WIDTHxHEIGHT (default: the aspect's preset, 1080 px short side)")
+    render.add_argument("--motion", default="default", choices=("slow", "default", "fast"), help="camera motion")
+    render.add_argument("--safe-zone", default="default", help="none, default, tiktok, reels or shorts")
+    render.add_argument("--overlay", help="also write the looks alone with alpha: OUT.webm (VP9) or OUT.mov (ProRes 4444)")
+    render.add_argument("--masks", help="also write the product's mask as PNGs into this folder")
+    render.add_argument("--crop-path", help="also write the camera's crop path as JSON, for editors")
     render.add_argument("--out", required=True)
     render.set_defaults(func=_render)
     return parser

@@ -389,20 +389,37 @@ def make_proxy(src: str | Path, dst: str | Path, *, height: int = 360, progress:
 # --- frames --------------------------------------------------------------------------------------
 
 
-def iter_frames(path: str | Path, *, size: tuple[int, int] | None = None) -> Iterator[np.ndarray]:
+def _frame_shape(width: int, height: int, pix_fmt: str) -> tuple[int, ...]:
+    """The array shape of one raw frame: ``(H, W, 3)`` for rgb24, ``(H * 3 / 2, W)`` for I420."""
+    if pix_fmt == "rgb24":
+        return (height, width, 3)
+    if pix_fmt == "yuv420p":
+        if width % 2 or height % 2:
+            raise ValueError(f"yuv420p frames need an even size, got {width}x{height}")
+        return (height * 3 // 2, width)
+    raise ValueError(f"pix_fmt must be 'rgb24' or 'yuv420p', got {pix_fmt!r}")
+
+
+def iter_frames(
+    path: str | Path, *, size: tuple[int, int] | None = None, pix_fmt: str = "rgb24"
+) -> Iterator[np.ndarray]:
     """Yield the frames of a video as RGB ``uint8`` arrays, one at a time, every decoded frame once.
 
     ``size`` is ``(width, height)`` to scale to while decoding (cheaper than scaling in numpy).
+    ``pix_fmt="yuv420p"`` yields the decoder's own planar I420 instead, as ``(H * 3 / 2, W)`` arrays
+    (OpenCV's ``COLOR_YUV2RGB_I420`` layout): no colour conversion in ffmpeg, half the bytes through
+    the pipe; the renderer converts only the part of the frame it keeps.
     Rotation metadata is applied by ffmpeg, so frames are as displayed. Raises ``MediaError`` if the
     decoder fails part way (the frames before the failure have been yielded).
     """
     info = probe(path)
     width, height = size or (info.width, info.height)
+    shape = _frame_shape(width, height, pix_fmt)
     cmd = [FFMPEG, "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0"]
     if size:
         cmd += ["-vf", f"scale={width}:{height}:flags=area"]
-    cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "pipe:1"]
-    frame_bytes = width * height * 3
+    cmd += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-fps_mode", "passthrough", "pipe:1"]
+    frame_bytes = int(np.prod(shape))
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, bufsize=frame_bytes)
         finished = False
@@ -412,7 +429,7 @@ def iter_frames(path: str | Path, *, size: tuple[int, int] | None = None) -> Ite
                 buf = proc.stdout.read(frame_bytes)
                 if len(buf) < frame_bytes:
                     break
-                yield np.frombuffer(buf, dtype=np.uint8).reshape(height, width, 3)
+                yield np.frombuffer(buf, dtype=np.uint8).reshape(shape)
             finished = True
         finally:
             if proc.poll() is None and not finished:
@@ -465,7 +482,9 @@ def write_jpeg(frame: np.ndarray, path: str | Path, *, max_width: int = 640, qua
 class VideoWriter:
     """Encode RGB frames to H.264 MP4 (yuv420p, +faststart), optionally muxing another file's audio.
 
-    Use as a context manager; ``write(frame)`` takes ``(height, width, 3)`` ``uint8`` arrays.
+    Use as a context manager; ``write(frame)`` takes ``(height, width, 3)`` ``uint8`` RGB arrays, or
+    with ``pix_fmt="yuv420p"`` ``(height * 3 / 2, width)`` I420 arrays (``cv2.COLOR_RGB2YUV_I420``),
+    which the encoder takes as they are (BT.601 limited range, as ffmpeg's own RGB conversion).
     The audio of ``audio_from`` (if it has any) is re-encoded as AAC and padded with silence or cut
     so it lasts exactly as long as the frames written. On an exception inside the ``with`` block the
     encoder is killed and the partial file removed.
@@ -481,13 +500,15 @@ class VideoWriter:
         audio_from: str | Path | None = None,
         crf: int = 20,
         preset: str = "veryfast",
+        pix_fmt: str = "rgb24",
     ) -> None:
         if width % 2 or height % 2:
             raise MediaError(f"The output size {width}x{height} must be even for H.264.")
         self.path, self.width, self.height = Path(path), width, height
+        self.shape = _frame_shape(width, height, pix_fmt)
         cmd = [
             FFMPEG, "-v", "error", "-y", "-nostdin",
-            "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", _rate_text(fps),
+            "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-framerate", _rate_text(fps),
             "-i", "pipe:0",
         ]  # fmt: skip
         if audio_from is not None:
@@ -503,8 +524,8 @@ class VideoWriter:
         self.frames_written = 0
 
     def write(self, frame: np.ndarray) -> None:
-        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
-            raise ValueError(f"expected a ({self.height}, {self.width}, 3) uint8 frame, got {frame.shape} {frame.dtype}")
+        if frame.shape != self.shape or frame.dtype != np.uint8:
+            raise ValueError(f"expected a {self.shape} uint8 frame, got {frame.shape} {frame.dtype}")
         assert self._proc.stdin is not None
         try:
             self._proc.stdin.write(np.ascontiguousarray(frame).data)

@@ -1,31 +1,46 @@
-"""The compositor: stream a video's frames through looks and the reframe crop into the encoder.
+"""The compositor: stream a video's frames through the reframe window and the looks into encoders.
 
-One frame in memory at a time: decode (ffmpeg) -> looks at source resolution with the track's mask
--> crop -> resize to the output size -> encode (ffmpeg, H.264 + the source's audio). The output has
-the same frame count and frame rate as the input, so it lasts as long (within one frame).
+One decode feeds every output of a render (several aspects or looks of one track, the overlay, the
+mask sequence), and only a few frames are in memory at a time::
+
+    decoder thread:  ffmpeg -> raw I420 frames (the decoder's own format: no conversion, half the bytes)
+    main thread:     matte (source px) -> per output: crop the window, convert only that to RGB,
+                     scale to the output size, pad, map the matte, lay the looks' layers over it
+    encoder threads: RGB -> I420 (OpenCV) -> ffmpeg libx264 (+ the source's audio); RGBA overlay; PNGs
+
+Pipe reads and writes and OpenCV calls release the GIL, so decoding, drawing and encoding overlap.
+Each output has the same frame count and frame rate as the input, so it lasts as long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import closing
+import queue
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from highlighter.errors import MediaError
 from highlighter.media import VideoInfo, VideoWriter, iter_frames, probe
-from highlighter.render.effects import make_looks
-from highlighter.render.reframe import Rect, crop_path, window_size
+from highlighter.render.effects import Look, make_looks
+from highlighter.render.layers import OverlayCanvas, blend
+from highlighter.render.matte import Matte, MatteStream
+from highlighter.render.outputs import MaskSequenceWriter, OverlayWriter
+from highlighter.render.presets import ASPECTS, SafeZone, safe_zone as safe_zone_preset
+from highlighter.render.reframe import CameraPath, ShotPlan, plan_camera, shot_ranges, window_size
 from highlighter.trackfile import Track
 
 PROGRESS_EVERY = 10  # frames: a callback per frame costs a database write in the worker
 SHORT_SIDE = 1080  # px: the default output's short side for a reframe ("9:16" -> 1080x1920)
+QUEUE_DEPTH = 3  # frames waiting between threads: enough to overlap the stages, little memory
 
 
 def parse_aspect(aspect: str) -> tuple[int, int]:
-    """``"9:16"`` -> ``(9, 16)`` (width:height)."""
+    """``"9:16"`` -> ``(9, 16)`` (width:height); any positive ``W:H`` is a custom aspect."""
     try:
         w, h = (int(part) for part in aspect.split(":"))
         if w <= 0 or h <= 0:
@@ -36,10 +51,35 @@ def parse_aspect(aspect: str) -> tuple[int, int]:
 
 
 def default_size(aspect: tuple[int, int]) -> tuple[int, int]:
-    """The output ``(width, height)`` for an aspect: short side 1080 px, long side to match, both even."""
+    """The output ``(width, height)`` for an aspect: a preset's size, else short side 1080 px, even."""
+    for preset in ASPECTS.values():
+        if preset.aspect == tuple(aspect):
+            return preset.size
     w, h = aspect
     long_side = round(SHORT_SIDE * max(w, h) / min(w, h) / 2) * 2
     return (SHORT_SIDE, long_side) if w <= h else (long_side, SHORT_SIDE)
+
+
+@dataclass
+class RenderSpec:
+    """One output of a render. ``aspect`` None keeps the source framing (at ``out_size`` if given).
+
+    ``look_options`` maps a look name to its settings (``presets.LOOK_CHOICES``); ``motion`` and
+    ``safe_zone`` name presets (``presets.MOTIONS``, ``presets.SAFE_ZONES``) or are custom values.
+    ``overlay_path`` (.webm or .mov), ``masks_dir`` and ``crop_path_out`` (JSON) are the editors'
+    outputs, in the output's pixels (the crop path in source pixels).
+    """
+
+    out_path: str | Path
+    styles: Sequence[str] = ("spotlight",)
+    aspect: str | None = "9:16"
+    out_size: tuple[int, int] | None = None
+    motion: str = "default"
+    safe_zone: str | SafeZone | tuple[float, float, float, float] | None = "default"
+    look_options: Mapping[str, Mapping[str, Any]] | None = None
+    overlay_path: str | Path | None = None
+    masks_dir: str | Path | None = None
+    crop_path_out: str | Path | None = None
 
 
 def _even(value: int) -> int:
@@ -48,10 +88,287 @@ def _even(value: int) -> int:
 
 def _resize(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (frame.shape[1], frame.shape[0]) == size:
-        return frame
+        return frame.copy()  # the caller draws on it; the decoded frame is read-only
     shrinking = size[0] * size[1] < frame.shape[0] * frame.shape[1]
     # AREA averages the pixels it drops (no aliasing shimmer); LINEAR is the cheap smooth upscale.
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+
+
+def rgb_region(frame: np.ndarray, width: int, height: int, x: int, y: int, w: int, h: int) -> np.ndarray:
+    """RGB pixels of the source rectangle ``(x, y, w, h)`` (inside the frame) of a decoded frame.
+
+    ``frame`` is RGB ``(H, W, 3)`` or I420 ``(H * 3 / 2, W)``; for I420 only the rectangle (grown to
+    even edges, for the half-resolution chroma) is converted, so a 9:16 window of a 16:9 frame costs
+    a third of a full conversion.
+    """
+    if frame.ndim == 3:
+        return frame[y : y + h, x : x + w]
+    x0, y0 = x & ~1, y & ~1
+    x1, y1 = min(width, (x + w + 1) & ~1), min(height, (y + h + 1) & ~1)
+    cw, ch = x1 - x0, y1 - y0
+    flat = frame.reshape(-1)
+    luma, quarter = width * height, width * height // 4
+    u = flat[luma : luma + quarter].reshape(height // 2, width // 2)
+    v = flat[luma + quarter : luma + 2 * quarter].reshape(height // 2, width // 2)
+    buf = np.empty((ch * 3 // 2, cw), np.uint8)
+    out = buf.reshape(-1)
+    buf[:ch] = frame[y0:y1, x0:x1]
+    out[cw * ch : cw * ch + cw * ch // 4] = u[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].reshape(-1)
+    out[cw * ch + cw * ch // 4 :] = v[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2].reshape(-1)
+    return cv2.cvtColor(buf, cv2.COLOR_YUV2RGB_I420)[y - y0 : y - y0 + h, x - x0 : x - x0 + w]
+
+
+def blurred_fill(content: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A background for padding: ``content`` scaled to cover ``size``, heavily blurred and dimmed."""
+    out_w, out_h = size
+    ch, cw = content.shape[:2]
+    if cw * out_h > ch * out_w:  # wider than the output: take the middle part
+        keep = max(1, ch * out_w // out_h)
+        content = content[:, (cw - keep) // 2 : (cw - keep) // 2 + keep]
+    else:
+        keep = max(1, cw * out_h // out_w)
+        content = content[(ch - keep) // 2 : (ch - keep) // 2 + keep]
+    # Blurring a 1/24 size copy looks the same as a huge blur at full size, at a fraction of the cost.
+    small = cv2.resize(content, (max(2, out_w // 24), max(2, out_h // 24)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), 1.5, borderType=cv2.BORDER_REFLECT)
+    return cv2.convertScaleAbs(cv2.resize(small, size, interpolation=cv2.INTER_LINEAR), alpha=0.7)
+
+
+def window_picture(frame: np.ndarray, width: int, height: int, window: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
+    """The output picture (RGB, ``size``) showing source ``window``; past the frame's edge, padding."""
+    x, y, w, h = window
+    ix0, iy0, ix1, iy1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
+    content = rgb_region(frame, width, height, ix0, iy0, ix1 - ix0, iy1 - iy0)
+    if (ix0, iy0, ix1, iy1) == (x, y, x + w, y + h):
+        return _resize(content, size)
+    sx, sy = size[0] / w, size[1] / h
+    ox0, oy0 = round((ix0 - x) * sx), round((iy0 - y) * sy)
+    ox1, oy1 = min(size[0], round((ix1 - x) * sx)), min(size[1], round((iy1 - y) * sy))
+    picture = blurred_fill(content, size)
+    picture[oy0:oy1, ox0:ox1] = _resize(content, (ox1 - ox0, oy1 - oy0))
+    return picture
+
+
+class _Background:
+    """A sink's ``write`` run on its own thread behind a small queue (encoding overlaps drawing)."""
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+        self._queue: queue.Queue = queue.Queue(QUEUE_DEPTH)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self._error is None:
+                try:
+                    self.sink.write(item)
+                except BaseException as e:  # handed to the main thread at its next write
+                    self._error = e
+
+    def write(self, frame: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(frame)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        self.sink.close()
+
+    def abort(self) -> None:
+        while True:  # drop what is queued so the thread sees the end at once
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put(None)
+        self._thread.join()
+        self.sink.abort()
+
+
+def _prefetch(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """``frames`` pulled on a thread, a few ahead: the decoder pipe is read while we draw."""
+    q: queue.Queue = queue.Queue(QUEUE_DEPTH)
+    stop = threading.Event()
+    end = object()
+
+    def run() -> None:
+        item: object = end
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        q.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        pass
+                if stop.is_set():
+                    break
+        except BaseException as e:  # the decoder's error, re-raised in the consumer
+            item = e
+        finally:
+            frames.close()  # type: ignore[attr-defined]  # kills ffmpeg if we stopped early
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _Output:
+    """The state of one ``RenderSpec`` during a render: its camera, looks and writers."""
+
+    def __init__(self, spec: RenderSpec, info: VideoInfo, track: Track) -> None:
+        self.spec = spec
+        options = {k: dict(v) for k, v in (spec.look_options or {}).items()}
+        if "label" in [s.strip().lower() for s in spec.styles] and not options.get("label", {}).get("text"):
+            text = str(track.prompt.get("text") or "").strip()
+            options.setdefault("label", {})["text"] = text[:1].upper() + text[1:]
+        self.looks: list[Look] = make_looks(spec.styles, options)
+        n = max(1, len(track.frames))
+        if spec.aspect is None:
+            w, h = _even(info.width), _even(info.height)
+            self.size = spec.out_size or (w, h)
+            windows = np.tile(np.array([0, 0, w, h]), (n, 1))
+            self.camera = CameraPath(info.width, info.height, info.fps, (w, h), "none",
+                                     safe_zone_preset(None), windows, [ShotPlan(0, n, "steady", 1.0)])  # fmt: skip
+        else:
+            ratio = parse_aspect(spec.aspect)
+            self.size = spec.out_size or default_size(ratio)
+            cw, ch = window_size(info.width, info.height, ratio)
+            if abs(self.size[0] / self.size[1] - cw / ch) > 0.02 * cw / ch:
+                raise ValueError(f"out_size {self.size} does not have the aspect {spec.aspect}")
+            if track.frames:
+                self.camera = plan_camera(track, aspect=ratio, motion=spec.motion, safe_zone=spec.safe_zone)
+            else:
+                windows = np.tile(np.array([(info.width - cw) // 2, (info.height - ch) // 2, cw, ch]), (n, 1))
+                self.camera = CameraPath(info.width, info.height, info.fps, ratio, spec.motion,
+                                         safe_zone_preset(spec.safe_zone), windows, [])  # fmt: skip
+        if self.size[0] % 2 or self.size[1] % 2:
+            raise ValueError(f"out_size must be even for H.264, got {self.size}")
+        self.cuts = {start for start, _ in shot_ranges(track.shots, len(track.frames))}
+        self.canvas = OverlayCanvas(self.size[1], self.size[0]) if spec.overlay_path else None
+        self.sinks: list[_Background] = []
+
+    def open(self, video_path: Path, fps: float) -> None:
+        width, height = self.size
+        writer = VideoWriter(self.spec.out_path, width, height, fps, audio_from=video_path, pix_fmt="yuv420p")
+        self.video = _Background(writer)
+        self.sinks.append(self.video)
+        if self.spec.overlay_path:
+            self.overlay = _Background(OverlayWriter(self.spec.overlay_path, width, height, fps))
+            self.sinks.append(self.overlay)
+        if self.spec.masks_dir:
+            self.masks = _Background(MaskSequenceWriter(self.spec.masks_dir, width, height))
+            self.sinks.append(self.masks)
+
+    def add(self, frame: np.ndarray, index: int, width: int, height: int, matte: Matte) -> None:
+        window = tuple(int(v) for v in self.camera.windows[min(index, len(self.camera.windows) - 1)])
+        picture = window_picture(frame, width, height, window, self.size)  # type: ignore[arg-type]
+        local = matte.mapped(window, self.size)  # type: ignore[arg-type]
+        if index in self.cuts:
+            for look in self.looks:
+                look.reset()
+        if self.canvas is not None:
+            self.canvas.clear()
+        for look in self.looks:
+            layer = look.layer(picture, local)
+            picture = blend(picture, layer, local.presence)
+            if self.canvas is not None:
+                self.canvas.paint(layer, local.presence)
+        self.video.write(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420))
+        if self.canvas is not None:
+            self.overlay.write(self.canvas.rgba())
+        if self.spec.masks_dir:
+            self.masks.write(local.full())
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
+        if self.spec.crop_path_out:
+            self.camera.save(self.spec.crop_path_out, output_size=self.size)
+
+    def abort(self) -> None:
+        for sink in self.sinks:
+            sink.abort()
+
+
+def render_outputs(
+    video_path: str | Path,
+    track: Track,
+    specs: Sequence[RenderSpec],
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> list[VideoInfo]:
+    """Render every ``RenderSpec`` from one decode of ``video_path``; returns each MP4's ``probe``.
+
+    ``progress(fraction)`` is called with 0..1 every few frames; if it raises (a cancel), every
+    partial output is removed and the exception propagates.
+    """
+    video_path = Path(video_path)
+    info = probe(video_path)
+    if (track.width, track.height) != (info.width, info.height):
+        raise MediaError(
+            f"This track was made for a {track.width}x{track.height} video, but this video is "
+            f"{info.width}x{info.height}. Track the product in this video again, then render."
+        )
+    outputs = [_Output(spec, info, track) for spec in specs]  # bad settings fail before any encoding
+    mattes = MatteStream(track)
+    # I420 halves the pipe and skips ffmpeg's colour conversion; odd sizes have no exact I420 layout.
+    pix_fmt = "yuv420p" if info.width % 2 == 0 and info.height % 2 == 0 else "rgb24"
+    total = max(1, info.frame_count)
+    threads = cv2.getNumThreads()
+    # The encoders and the decoder already keep both cores busy; OpenCV's own thread pool on
+    # product-sized patches costs more in hand-offs than it gains.
+    cv2.setNumThreads(1)
+    opened: list[_Output] = []
+    try:
+        for out in outputs:
+            out.open(video_path, info.fps)
+            opened.append(out)
+        count = 0
+        for index, frame in enumerate(_prefetch(iter_frames(video_path, pix_fmt=pix_fmt))):
+            matte = mattes.matte(index)
+            for out in outputs:
+                out.add(frame, index, info.width, info.height, matte)
+            count += 1
+            if progress and index % PROGRESS_EVERY == 0:
+                progress(min(index / total, 0.99))
+        if count == 0:
+            raise MediaError("This video has no frames that could be decoded. Export it again and re-upload.")
+        for out in outputs:
+            out.close()
+    except BaseException:
+        for out in opened:
+            out.abort()
+        raise
+    finally:
+        cv2.setNumThreads(threads)
+    if progress:
+        progress(1.0)
+    return [probe(out.spec.out_path, count_frames=True) for out in outputs]
 
 
 def render_video(
@@ -63,55 +380,23 @@ def render_video(
     aspect: str | None = "9:16",
     out_size: tuple[int, int] | None = None,
     progress: Callable[[float], None] | None = None,
+    motion: str = "default",
+    safe_zone: str | SafeZone | tuple[float, float, float, float] | None = "default",
+    look_options: Mapping[str, Mapping[str, Any]] | None = None,
+    overlay_path: str | Path | None = None,
+    masks_dir: str | Path | None = None,
+    crop_path_out: str | Path | None = None,
 ) -> VideoInfo:
     """Render ``video_path`` with the looks ``styles`` drawn from ``track``, optionally reframed.
 
-    ``aspect`` ``"9:16"`` (or ``"1:1"``, ``"4:5"``, ...) crops a window that follows the product and
-    scales it to ``out_size`` (``(width, height)`` pixels; default 1080 px on the short side). ``None``
-    keeps the whole frame at the source size, or at ``out_size`` when given. ``progress(fraction)`` is
-    called with 0..1 every few frames; if it raises (a cancel), the partial output is removed and the
-    exception propagates. Returns the output's ``probe`` (frames counted).
+    ``aspect`` ``"9:16"`` (or ``"1:1"``, ``"4:5"``, ``"16:9"``, any ``"W:H"``) frames a window that
+    follows the product and scales it to ``out_size`` (``(width, height)`` pixels; default: the
+    preset's size, 1080 px on the short side). ``None`` keeps the whole frame at the source size, or at
+    ``out_size``. The rest is ``RenderSpec``'s. Returns the output's ``probe`` (frames counted).
     """
-    video_path, out_path = Path(video_path), Path(out_path)
-    info = probe(video_path)
-    if (track.width, track.height) != (info.width, info.height):
-        raise MediaError(
-            f"This track was made for a {track.width}x{track.height} video, but this video is "
-            f"{info.width}x{info.height}. Track the product in this video again, then render."
-        )
-    looks = make_looks(styles)
-
-    if aspect is None:
-        # Keep the whole frame; trim a stray odd row/column because H.264 needs even sizes.
-        crops: list[Rect] | None = None
-        full: Rect = (0, 0, _even(info.width), _even(info.height))
-        size = out_size or (full[2], full[3])
-    else:
-        ratio = parse_aspect(aspect)
-        size = out_size or default_size(ratio)
-        cw, ch = window_size(info.width, info.height, ratio)
-        if abs(size[0] / size[1] - cw / ch) > 0.02 * cw / ch:
-            raise ValueError(f"out_size {size} does not have the aspect {aspect}")
-        crops = crop_path(track, aspect=ratio) or None
-        full = ((info.width - cw) // 2, (info.height - ch) // 2, cw, ch) if crops is None else crops[-1]
-    if size[0] % 2 or size[1] % 2:
-        raise ValueError(f"out_size must be even for H.264, got {size}")
-
-    total = max(1, info.frame_count)
-    with VideoWriter(out_path, size[0], size[1], info.fps, audio_from=video_path) as writer:
-        with closing(iter_frames(video_path)) as frames:
-            for index, frame in enumerate(frames):
-                if looks:
-                    mask = track.mask(index)  # decoded once per frame, shared by every look
-                    for look in looks:
-                        frame = look.apply(frame, mask)
-                # Frames past the track's end (a track one frame short) keep the last crop.
-                x, y, w, h = crops[min(index, len(crops) - 1)] if crops else full
-                writer.write(_resize(np.ascontiguousarray(frame[y : y + h, x : x + w]), size))
-                if progress and index % PROGRESS_EVERY == 0:
-                    progress(min(index / total, 0.99))
-        if writer.frames_written == 0:
-            raise MediaError("This video has no frames that could be decoded. Export it again and re-upload.")
-    if progress:
-        progress(1.0)
-    return probe(out_path, count_frames=True)
+    spec = RenderSpec(
+        out_path=out_path, styles=tuple(styles), aspect=aspect, out_size=out_size, motion=motion,
+        safe_zone=safe_zone, look_options=look_options, overlay_path=overlay_path, masks_dir=masks_dir,
+        crop_path_out=crop_path_out,
+    )  # fmt: skip
+    return render_outputs(video_path, track, [spec], progress=progress)[0]

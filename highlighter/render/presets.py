@@ -85,16 +85,16 @@ class MotionPreset:
     """How the virtual camera moves (the meaning of each trade-off is in reframe.py)."""
 
     label: str
-    smoothing: float  # s: time scale of the path smoother; longer is calmer but lags more
+    smoothing: float  # s: the path smoother's time constant; motions quicker than ~6x this are smoothed out
     dead_band: float  # fraction of the window the product may drift before the camera reacts
     max_speed: float  # source frame sizes per second
     max_accel: float  # source frame sizes per second squared
 
 
 MOTIONS: dict[str, MotionPreset] = {
-    "slow": MotionPreset("Slow", smoothing=0.9, dead_band=0.10, max_speed=0.30, max_accel=0.6),
-    "default": MotionPreset("Default", smoothing=0.5, dead_band=0.06, max_speed=0.55, max_accel=1.5),
-    "fast": MotionPreset("Fast", smoothing=0.25, dead_band=0.03, max_speed=1.0, max_accel=4.0),
+    "slow": MotionPreset("Slow", smoothing=0.35, dead_band=0.10, max_speed=0.30, max_accel=0.6),
+    "default": MotionPreset("Default", smoothing=0.22, dead_band=0.06, max_speed=0.55, max_accel=1.5),
+    "fast": MotionPreset("Fast", smoothing=0.1, dead_band=0.03, max_speed=1.0, max_accel=4.0),
 }
 
 

@@ -1,32 +1,50 @@
-"""The reframe camera: where a crop window of another aspect ratio sits on each frame.
+"""The reframe camera: where a window of another aspect ratio sits on each frame.
 
-Pure functions on numbers; no video here. Boxes are ``[x, y, w, h]`` in source pixels, crop rects
-are ``(x, y, w, h)`` integer source pixels, frames are indices from 0, speeds are in source widths
-(or heights) per second.
+Pure functions on numbers; no video here. Boxes are ``[x, y, w, h]`` in source pixels, windows are
+``(x, y, w, h)`` integer source pixels (a window may reach past the frame's edge: that part is
+padded with a blurred background), frames are indices from 0, speeds are source frame sizes per
+second. The camera works shot by shot (``track.shots``), so it cuts only where the video cuts.
 
-The path is computed offline over the whole track, per shot, one axis at a time:
+Per shot, as Google's AutoFlip does (FACTS.md, "Anchors for reframing"):
 
-1. fill hidden frames by holding the last known product centre (the next known one before the first
-   sighting), so the camera waits where the product was last seen;
-2. a dead band: the camera target stays put while the product moves less than ``dead_band`` of the
-   window, so small motions and detector jitter give a locked-off shot, not a wobble;
-3. a Gaussian smoothing of ``smoothing`` seconds, zero-phase (it looks ahead, we have the whole track);
-4. a speed limit, run forwards then backwards so the camera starts moving early instead of lagging;
-5. containment: the product's box stays inside the window wherever it fits. Containment wins over the
-   speed limit: a product that outruns the limit drags the window with it rather than leaving the shot.
+1. **Zoom.** The window is the largest of the aspect that fits the frame; when the product does
+   not fit the window's safe zone somewhere in the shot, the window grows for the whole shot and the
+   frame is padded (no zooming within a shot: it reads as a lurch).
+2. **Steady** when one still window keeps the product inside the safe zone on every visible frame
+   (snapped to the frame's centre when that is within 8% of where it would be).
+3. **Sweep** when a constant-speed pan under the speed limit does, and the product moves along it
+   (the shot lasts at least 1 s).
+4. **Track** otherwise: the product's centre, held through hidden frames, goes through a dead band
+   (the camera ignores drift smaller than ``dead_band`` of the window), then a smoother that
+   minimises ``sum (p - target)^2 + lambda * sum (acceleration)^2`` subject to the product staying in
+   the safe zone (a Whittaker smoother with an active set), then a hard speed limit run forwards and
+   backwards. ``lambda`` comes from the motion preset's time constant and is raised once when the
+   path's acceleration is over the preset's bound. While the product is away for more than
+   ``LONG_GAP`` the camera waits where it was last seen, then glides to where it comes back.
 
-Shots (``track.shots``) are treated independently: the camera cuts with the video.
+Containment wins over the speed limit: a product that outruns the limit drags the window with it
+rather than leaving the shot.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from highlighter.render.presets import MOTIONS, MotionPreset, SafeZone
+from highlighter.render.presets import motion as motion_preset
+from highlighter.render.presets import safe_zone as safe_zone_preset
 from highlighter.trackfile import Track
 
 Rect = tuple[int, int, int, int]
+SNAP_TO_CENTRE = 0.08  # of the frame: AutoFlip's "snap to centre" distance for still shots
+SWEEP_RESIDUAL = 0.1  # of the window: how far the product may stray from a constant-speed pan
+LONG_GAP = 0.5  # s: the product away longer than this: the camera waits, then glides to its return
 
 
 def window_size(width: int, height: int, aspect: tuple[int, int]) -> tuple[int, int]:
@@ -66,14 +84,90 @@ def _hold(values: np.ndarray) -> np.ndarray:
     return values[index]
 
 
-def _gaussian(values: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma < 0.5 or values.size < 3:
-        return values
-    radius = int(3 * sigma)
-    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    # Edge padding (not zeros) so the path does not sag towards 0 at the start and end of a shot.
-    padded = np.pad(values, radius, mode="edge")
-    return np.convolve(padded, kernel / kernel.sum(), mode="valid")
+def dead_band(values: np.ndarray, band: float) -> np.ndarray:
+    """Hysteresis: the output moves only by what ``values`` move beyond ``band`` from it."""
+    out = np.empty_like(values)
+    held = float(values[0])
+    for i, v in enumerate(values.tolist()):
+        if abs(v - held) > band:
+            held = v - math.copysign(band, v - held)
+        out[i] = held
+    return out
+
+
+def smooth_path(target: np.ndarray, weight: np.ndarray, lam: float) -> np.ndarray:
+    """The Whittaker smoother: ``argmin sum w (p - t)^2 + lam * sum (second difference of p)^2``.
+
+    Solves the symmetric pentadiagonal system ``(W + lam D'D) p = W t`` by banded Cholesky in
+    O(n): a whole shot of thousands of frames takes milliseconds, with no dense matrix.
+    """
+    n = target.size
+    if n < 3 or lam <= 0:
+        return target.astype(float).copy()
+    a = weight.astype(float).copy()
+    b = np.zeros(n - 1)
+    c = np.zeros(n - 2)
+    a[:-2] += lam
+    a[1:-1] += 4 * lam
+    a[2:] += lam
+    b[:-1] -= 2 * lam
+    b[1:] -= 2 * lam
+    c += lam
+    a, b, c = a.tolist(), b.tolist(), c.tolist()
+    rhs = (weight * target).tolist()
+    l0, l1, l2 = [0.0] * n, [0.0] * n, [0.0] * n  # L[i,i], L[i,i-1], L[i,i-2]
+    y = [0.0] * n
+    for i in range(n):
+        if i >= 2:
+            l2[i] = c[i - 2] / l0[i - 2]
+        if i >= 1:
+            l1[i] = (b[i - 1] - (l2[i] * l1[i - 1] if i >= 2 else 0.0)) / l0[i - 1]
+        l0[i] = math.sqrt(max(a[i] - l1[i] ** 2 - l2[i] ** 2, 1e-12))
+        y[i] = (rhs[i] - (l1[i] * y[i - 1] if i >= 1 else 0.0) - (l2[i] * y[i - 2] if i >= 2 else 0.0)) / l0[i]
+    p = [0.0] * n
+    for i in range(n - 1, -1, -1):
+        acc = y[i]
+        if i + 1 < n:
+            acc -= l1[i + 1] * p[i + 1]
+        if i + 2 < n:
+            acc -= l2[i + 2] * p[i + 2]
+        p[i] = acc / l0[i]
+    return np.array(p)
+
+
+def constrained_smooth(target: np.ndarray, weight: np.ndarray, lam: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``smooth_path`` with ``lo <= p <= hi``: frames that leave the bounds are pinned to them and the
+    path solved again (an active set; pins are never released, which is close to the optimum for
+    the smooth bounds a moving box gives, and always terminates)."""
+    target, weight = target.astype(float).copy(), weight.astype(float).copy()
+    pinned = np.zeros(target.size, bool)
+    path = smooth_path(target, weight, lam)
+    for _ in range(40):
+        low, high = path < lo - 0.25, path > hi + 0.25
+        if not (low.any() or high.any()):
+            break
+        # Pin the worst offenders of each run first; pinning everything at once overshoots.
+        worst = np.maximum(lo - path, path - hi)
+        new = (low | high) & (worst >= 0.5 * worst.max())
+        target[new & low], target[new & high] = lo[new & low], hi[new & high]
+        weight[new] = 1e6 * max(1.0, lam)
+        pinned |= new
+        path = smooth_path(target, weight, lam)
+    return np.clip(path, lo, hi)
+
+
+def limit_speed(path: np.ndarray, limit: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """At most ``limit`` px a frame, forwards then backwards (so the camera starts early instead of
+    lagging), with containment re-applied after each step: where both cannot hold, containment wins."""
+    p = path.tolist()
+    lo_, hi_ = lo.tolist(), hi.tolist()
+    for i in range(1, len(p)):
+        p[i] = min(max(p[i], p[i - 1] - limit), p[i - 1] + limit)
+        p[i] = min(max(p[i], lo_[i]), hi_[i])
+    for i in range(len(p) - 2, -1, -1):
+        p[i] = min(max(p[i], p[i + 1] - limit), p[i + 1] + limit)
+        p[i] = min(max(p[i], lo_[i]), hi_[i])
+    return np.array(p)
 
 
 def follow_axis(
@@ -83,74 +177,170 @@ def follow_axis(
     size: int,
     window: int,
     fps: float,
-    smoothing: float = 0.25,
-    dead_band: float = 0.05,
-    max_speed: float = 0.5,
-) -> np.ndarray:
-    """Window origins (ints, pixels) along one axis for one shot.
+    motion: MotionPreset | str = "default",
+    margins: tuple[float, float] = (0.0, 0.0),
+) -> tuple[np.ndarray, str]:
+    """Window origins (ints, pixels) along one axis for one shot, and the camera mode chosen.
 
-    ``starts``/``lengths`` are the product box's position and extent on this axis per frame, NaN where
-    hidden. ``size`` is the frame's extent, ``window`` the crop's. ``smoothing`` is in seconds,
-    ``dead_band`` a fraction of ``window``, ``max_speed`` in frame sizes per second.
+    ``starts``/``lengths`` are the product box's position and extent on this axis per frame, NaN
+    where hidden. ``size`` is the frame's extent, ``window`` the crop's (larger than ``size`` means
+    padding: the window is then centred). ``margins`` are the safe zone's (before, after) margins as
+    fractions of the window. Modes: ``"steady"``, ``"sweep"`` or ``"track"``.
     """
+    m = motion_preset(motion)
     n = starts.size
     room = size - window
-    if room <= 0 or n == 0:
-        return np.zeros(n, dtype=int)
+    if n == 0:
+        return np.zeros(0, dtype=int), "steady"
+    if room <= 0:
+        return np.full(n, int(math.floor(room / 2)), dtype=int), "steady"
     visible = ~np.isnan(starts)
     if not visible.any():
-        return np.full(n, room // 2, dtype=int)
-    starts = np.clip(starts, 0, size)
-    ends = np.clip(starts + lengths, 0, size)
-    centre = _hold((starts + ends) / 2)
-
-    # Containment interval for the origin: [end - window, start] where the box fits, else centred.
-    fits = visible & (ends - starts <= window)
-    lo = np.where(fits, ends - window, np.where(visible, centre - window / 2, 0.0))
-    hi = np.where(fits, starts, np.where(visible, centre - window / 2, room))
+        return np.full(n, room // 2, dtype=int), "steady"
+    s = np.clip(starts, 0, size)
+    e = np.clip(starts + lengths, 0, size)
+    centre = _hold((s + e) / 2)
+    before, after = margins[0] * window, margins[1] * window
+    # The origins that keep [s, e] inside the safe zone [o + before, o + window - after].
+    lo, hi = e - window + after, s - before
+    squeezed = lo > hi  # larger than the safe zone here (zoom failed to cover it): centre it
+    mid = (lo + hi) / 2
+    lo, hi = np.where(squeezed, mid, lo), np.where(squeezed, mid, hi)
+    lo, hi = np.where(visible, lo, 0.0), np.where(visible, hi, float(room))
     lo, hi = np.clip(lo, 0, room), np.clip(hi, 0, room)
+    offset = before + (window - before - after) / 2  # the safe zone's centre, from the window's origin
+    speed = m.max_speed * size / fps  # px a frame
+    accel = m.max_accel * size / fps**2  # px a frame, a frame
 
-    band = dead_band * window
-    target = np.empty(n)
-    held = centre[0]
-    for i in range(n):  # hysteresis: move only by what exceeds the band
-        delta = centre[i] - held
-        if abs(delta) > band:
-            held = centre[i] - math.copysign(band, delta)
-        target[i] = held
-    path = np.clip(_gaussian(target - window / 2, smoothing * fps), lo, hi)
+    low, high = lo[visible].max(), hi[visible].min()
+    if low <= high:
+        origin = float(np.clip(np.median(centre[visible]) - offset, low, high))
+        middle = room / 2
+        if low <= middle <= high and abs(origin - middle) < SNAP_TO_CENTRE * size:
+            origin = middle
+        return _to_pixels(np.full(n, origin), lo, hi, room), "steady"
 
-    # Speed limit, then containment (which wins). The backward pass leaves every adjacent pair within
-    # the limit except where containment forces a faster move, and makes the camera anticipate.
-    limit = max_speed * size / fps
-    for i in range(1, n):
-        path[i] = min(max(path[i], path[i - 1] - limit), path[i - 1] + limit)
-        path[i] = min(max(path[i], lo[i]), hi[i])
-    for i in range(n - 2, -1, -1):
-        path[i] = min(max(path[i], path[i + 1] - limit), path[i + 1] + limit)
-        path[i] = min(max(path[i], lo[i]), hi[i])
+    seen = np.flatnonzero(visible)
+    if n >= fps and seen.size >= 2:
+        slope, intercept = np.polyfit(seen, centre[seen] - offset, 1)
+        line = intercept + slope * np.arange(n)
+        # A pan that the product itself makes: a product that stands still and then jumps can be
+        # covered by a pan too, but the camera would then drift past a still product.
+        follows = np.abs(line[seen] + offset - centre[seen]).max() <= SWEEP_RESIDUAL * window
+        inside = np.all(line[seen] >= lo[seen] - 0.5) and np.all(line[seen] <= hi[seen] + 0.5)
+        if abs(slope) <= speed and follows and inside:
+            if line.min() >= -0.5 and line.max() <= room + 0.5:
+                return _to_pixels(line, lo, hi, room), "sweep"
 
-    # Round, then re-apply containment in whole pixels (a box edge at 10.4 needs the window at <= 10).
+    target = dead_band(centre, m.dead_band * window) - offset
+    lam = (m.smoothing * fps) ** 4
+    path = np.empty(n)
+    runs = _sighted_runs(visible, gap=max(1, round(LONG_GAP * fps)))
+    for k, (start, stop) in enumerate(runs):
+        weight = np.where(visible[start:stop], 1.0, 0.05)  # a short gap: the held centre is a hint
+        args = (target[start:stop], weight)
+        # Calmer (up to 1.4x the time constant) when the acceleration bound does not hold; beyond
+        # that the camera would lag the product, and a move containment forces is let through.
+        for scale in (1, 4):
+            part = constrained_smooth(*args, lam * scale, lo[start:stop], hi[start:stop])
+            if part.size < 3 or np.abs(np.diff(part, 2)).max() <= accel:
+                break
+        path[start:stop] = part
+        # While the product is away the camera waits where it was last seen, then glides (ease in,
+        # ease out) to where it comes back, arriving as it does.
+        end = runs[k + 1][0] if k + 1 < len(runs) else n
+        if stop < end:
+            path[stop:end] = part[-1]
+            if k + 1 < len(runs):
+                gap = end - stop
+                glide = min(gap, max(2, int(math.ceil(1.5 * abs(target[end] - part[-1]) / max(speed, 1e-6)))))
+                x = np.linspace(0, 1, glide + 2)[1:-1]
+                path[end - glide : end] = part[-1] + (target[end] - part[-1]) * x * x * (3 - 2 * x)
+    path[: runs[0][0]] = path[runs[0][0]]
+    path = limit_speed(np.clip(path, lo, hi), speed, lo, hi)
+    return _to_pixels(path, lo, hi, room), "track"
+
+
+def _sighted_runs(visible: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """Half-open ranges from a sighting to a sighting, split where the product is away for more
+    than ``gap`` frames (shorter gaps stay inside a run)."""
+    seen = np.flatnonzero(visible)
+    runs, start = [], int(seen[0])
+    for a, b in zip(seen[:-1].tolist(), seen[1:].tolist()):
+        if b - a > gap + 1:
+            runs.append((start, a + 1))
+            start = b
+    runs.append((start, int(seen[-1]) + 1))
+    return runs
+
+
+def _to_pixels(path: np.ndarray, lo: np.ndarray, hi: np.ndarray, room: int) -> np.ndarray:
+    """Round to whole pixels, re-applying containment in whole pixels (an edge at 10.4 needs <= 10)."""
     origin = np.rint(path)
     lo_px, hi_px = np.ceil(lo - 1e-6), np.floor(hi + 1e-6)
     origin = np.where(lo_px <= hi_px, np.clip(origin, lo_px, hi_px), origin)
     return np.clip(origin, 0, room).astype(int)
 
 
-def crop_path(
+@dataclass
+class ShotPlan:
+    start: int  # first frame
+    stop: int  # one past the last frame
+    mode: str  # "steady", "sweep" or "track" (the busier of the two axes)
+    zoom: float  # window size / the largest window of the aspect; > 1 means padding
+
+
+@dataclass
+class CameraPath:
+    """The reframe camera for a whole video: one window per frame, and how each shot was shot."""
+
+    width: int  # source frame, px
+    height: int
+    fps: float
+    aspect: tuple[int, int]
+    motion: str
+    safe_zone: SafeZone
+    windows: np.ndarray  # (n, 4) int: x, y, w, h in source px
+    shots: list[ShotPlan] = field(default_factory=list)
+
+    def rects(self) -> list[Rect]:
+        return [tuple(int(v) for v in row) for row in self.windows]  # type: ignore[misc]
+
+    def to_dict(self, *, output_size: tuple[int, int] | None = None) -> dict[str, Any]:
+        """The crop path for editors: windows in source pixels per frame, and the shots."""
+        zone = self.safe_zone
+        return {
+            "version": 1,
+            "units": "source pixels, origin top-left; a window may extend past the frame (padded with blur)",
+            "source": {"width": self.width, "height": self.height, "fps": self.fps, "frame_count": len(self.windows)},
+            "aspect": f"{self.aspect[0]}:{self.aspect[1]}",
+            "output": {"width": output_size[0], "height": output_size[1]} if output_size else None,
+            "motion": self.motion,
+            "safe_zone": {"top": zone.top, "bottom": zone.bottom, "left": zone.left, "right": zone.right},
+            "shots": [{"start": s.start, "end": s.stop - 1, "mode": s.mode, "zoom": round(s.zoom, 4)} for s in self.shots],
+            "frames": [
+                {"index": i, "time": round(i / self.fps, 6), "x": int(x), "y": int(y), "w": int(w), "h": int(h)}
+                for i, (x, y, w, h) in enumerate(self.windows.tolist())
+            ],
+        }
+
+    def save(self, path: str | Path, *, output_size: tuple[int, int] | None = None) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(output_size=output_size)))
+
+
+_BUSIER = {"steady": 0, "sweep": 1, "track": 2}
+
+
+def plan_camera(
     track: Track,
     *,
     aspect: tuple[int, int] = (9, 16),
-    smoothing: float = 0.25,
-    dead_band: float = 0.05,
-    max_speed: float = 0.5,
-) -> list[Rect]:
-    """Per frame of ``track``, the ``(x, y, w, h)`` crop in source pixels of the largest ``aspect`` window.
-
-    The window is the same size on every frame; its centre follows the product (see the module
-    docstring for the steps). ``max_speed`` is the camera's speed limit in source frame sizes per
-    second (0.5: half the width a second), ``smoothing`` seconds, ``dead_band`` a fraction of the window.
-    """
+    motion: MotionPreset | str = "default",
+    safe_zone: SafeZone | str | tuple[float, float, float, float] | None = "none",
+) -> CameraPath:
+    """The camera for ``track`` reframed to ``aspect``: see the module docstring for the steps."""
+    m = motion_preset(motion)
+    zone = safe_zone_preset(safe_zone)
     width, height = track.width, track.height
     cw, ch = window_size(width, height, aspect)
     n = len(track.frames)
@@ -159,10 +349,37 @@ def crop_path(
     for i, frame in enumerate(track.frames):
         if frame.visible and frame.box:
             boxes[i] = frame.box
-    xs, ys = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
-    options = {"fps": fps, "smoothing": smoothing, "dead_band": dead_band, "max_speed": max_speed}
+    windows = np.zeros((n, 4), dtype=int)
+    plans: list[ShotPlan] = []
+    safe_w, safe_h = 1 - zone.left - zone.right, 1 - zone.top - zone.bottom
+    most = max(width / cw, height / ch) / min(safe_w, safe_h)  # past this the whole frame shows anyway
     for start, stop in shot_ranges(track.shots, n):
         part = boxes[start:stop]
-        xs[start:stop] = follow_axis(part[:, 0], part[:, 2], size=width, window=cw, **options)
-        ys[start:stop] = follow_axis(part[:, 1], part[:, 3], size=height, window=ch, **options)
-    return [(int(x), int(y), cw, ch) for x, y in zip(xs, ys)]
+        seen = ~np.isnan(part[:, 0])
+        zoom = 1.0
+        if seen.any():
+            x0, y0 = np.clip(part[seen, 0], 0, width), np.clip(part[seen, 1], 0, height)
+            x1 = np.clip(part[seen, 0] + part[seen, 2], 0, width)
+            y1 = np.clip(part[seen, 1] + part[seen, 3], 0, height)
+            need = max(float(np.max(x1 - x0)) / (cw * safe_w), float(np.max(y1 - y0)) / (ch * safe_h))
+            zoom = min(max(1.0, need * 1.01), most)  # 1% slack: rounding must not squeeze it back out
+        ww, wh = (cw, ch) if zoom == 1.0 else (int(math.ceil(cw * zoom / 2)) * 2, int(math.ceil(ch * zoom / 2)) * 2)
+        xs, mode_x = follow_axis(part[:, 0], part[:, 2], size=width, window=ww, fps=fps, motion=m,
+                                 margins=(zone.left, zone.right))  # fmt: skip
+        ys, mode_y = follow_axis(part[:, 1], part[:, 3], size=height, window=wh, fps=fps, motion=m,
+                                 margins=(zone.top, zone.bottom))  # fmt: skip
+        windows[start:stop] = np.stack([xs, ys, np.full_like(xs, ww), np.full_like(xs, wh)], axis=1)
+        plans.append(ShotPlan(start, stop, max(mode_x, mode_y, key=_BUSIER.get), zoom))
+    name = next((k for k, v in MOTIONS.items() if v == m), "custom")
+    return CameraPath(width, height, fps, tuple(aspect), name, zone, windows, plans)
+
+
+def crop_path(
+    track: Track,
+    *,
+    aspect: tuple[int, int] = (9, 16),
+    motion: MotionPreset | str = "default",
+    safe_zone: SafeZone | str | tuple[float, float, float, float] | None = "none",
+) -> list[Rect]:
+    """Per frame of ``track``, the ``(x, y, w, h)`` window in source pixels (see ``plan_camera``)."""
+    return plan_camera(track, aspect=aspect, motion=motion, safe_zone=safe_zone).rects()
