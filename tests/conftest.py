@@ -128,3 +128,39 @@ def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "c
             return value
         time.sleep(interval)
     pytest.fail(f"Timed out after {timeout:.0f} s waiting for {what}.")
+
+
+def truth_track(truth):
+    """The synthetic ground truth as a Track: what a perfect tracker would have written."""
+    from highlighter.trackfile import FrameTrack, Track
+
+    frames = [FrameTrack.from_mask(i, i / truth.fps, truth.mask(i), 0.9) for i in range(truth.frame_count)]
+    video = {"width": truth.width, "height": truth.height, "fps": truth.fps, "frame_count": truth.frame_count}
+    return Track(video=video, prompt={"text": "the red ball"}, frames=frames, shots=[[0, truth.frame_count - 1]])
+
+
+@pytest.fixture
+def reviewed_video(alice, red_ball_video):
+    """Alice's ingested, confirmed video whose first track (the ground truth) is done and stored in S3.
+
+    No worker is involved: rows and files are made directly, so web tests stay fast.
+    """
+    from django.utils import timezone
+
+    from webapp.videos import storage
+    from webapp.videos.models import JobStatus, TrackJob, Video
+
+    _, truth = red_ball_video
+    info = {"width": truth.width, "height": truth.height, "fps": truth.fps, "frame_count": truth.frame_count}
+    video = Video.objects.create(
+        owner=alice, title="red-ball.mp4", original_key="k", original_size=1, status=Video.Status.READY, info=info,
+        confirmed_at=timezone.now(),
+    )  # fmt: skip
+    key = f"{video.key_prefix}tracks/first.json"
+    storage.put_bytes(truth_track(truth).to_json().encode(), key, content_type="application/json")
+    job = TrackJob.objects.create(
+        video=video, prompt={"text": "the red ball", "points": [], "boxes": []}, status=JobStatus.DONE, track_key=key
+    )
+    video.current_track = job
+    video.save(update_fields=["current_track"])
+    return video

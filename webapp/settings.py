@@ -111,6 +111,8 @@ JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
 
 # Engine choices.
 TRACK_BACKEND = env.str("TRACK_BACKEND", default="auto")
+# The tracker that finds the product on a few key frames before the marketer confirms it (cpu queue).
+PREVIEW_BACKEND = env.str("PREVIEW_BACKEND", default="auto")
 WORK_DIR = env.path("WORK_DIR", default=str(VAR_DIR / "work"))
 
 LOGGING = {
@@ -119,3 +121,15 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Models (GPU workers; docs/models.md). The engine reads these from the environment itself
+# (highlighter.models.settings), so each is put back there: the worker and `models check` agree.
+import os  # noqa: E402  (kept inside this block, which the models code owns)
+
+HIGHLIGHTER_MODELS_DIR = env.path("HIGHLIGHTER_MODELS_DIR", default=str(VAR_DIR / "models"))
+HIGHLIGHTER_DEVICE = env.str("HIGHLIGHTER_DEVICE", default="auto")  # auto, cpu, cuda, cuda:1
+HIGHLIGHTER_HALF = env.str("HIGHLIGHTER_HALF", default="auto")  # auto: bfloat16 on a GPU that has it
+HIGHLIGHTER_COMPILE = env.bool("HIGHLIGHTER_COMPILE", default=False)  # torch.compile: slow start, faster frames
+for _name in ("HIGHLIGHTER_MODELS_DIR", "HIGHLIGHTER_DEVICE", "HIGHLIGHTER_HALF"):
+    os.environ.setdefault(_name, str(globals()[_name]))
+os.environ.setdefault("HIGHLIGHTER_COMPILE", "1" if HIGHLIGHTER_COMPILE else "0")

@@ -7,6 +7,7 @@ heartbeat stale and takes the job over.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import tempfile
 import time
@@ -20,7 +21,10 @@ from highlighter import media
 from highlighter.errors import Cancelled, HighlighterError
 from highlighter.render import render_video as engine_render
 from highlighter.track import track_video as engine_track
+from highlighter.track.export import write_crop_path, write_mask_pngs
+from highlighter.track.preview import find_product, key_frames
 from highlighter.track.prompt import Prompt
+from highlighter.track.revise import hide_range, splice
 from highlighter.trackfile import Track
 from webapp.videos import services, storage
 from webapp.videos.models import Job, JobStatus, RenderJob, TrackJob, Video
@@ -130,9 +134,40 @@ def _run_job(task, job: Job, what: str, work: Callable[[], dict]) -> None:
     job.finish(status=JobStatus.DONE, **fields)
 
 
+def _store_track(job: TrackJob, track: Track, tmp: str, summary: dict) -> dict:
+    """Upload a track version with its exports (PNG masks, 9:16 crop path); the job's done fields."""
+    prefix = f"{job.video.key_prefix}tracks/{job.pk}"
+    storage.put_bytes(track.to_json().encode(), f"{prefix}.json", content_type="application/json")
+    masks, crop = Path(tmp) / "masks.zip", Path(tmp) / "crop.json"
+    write_mask_pngs(track, masks)
+    write_crop_path(track, crop, aspect="9:16")
+    storage.upload_file(masks, f"{prefix}-masks.zip", content_type="application/zip")
+    storage.upload_file(crop, f"{prefix}-crop-path.json", content_type="application/json")
+    return {
+        "track_key": f"{prefix}.json",
+        "exports": {"masks": f"{prefix}-masks.zip", "crop_path": f"{prefix}-crop-path.json"},
+        "backend_used": str(track.meta.get("backend", "")),
+        "summary": {"visible_fraction": round(track.visible_fraction(), 4), "frames": len(track.frames), **summary},
+    }
+
+
+def _version_finished(job: TrackJob) -> None:
+    job = TrackJob.objects.select_related("video").filter(pk=job.pk).first()
+    if job is None:  # the video was deleted while its track was made
+        return
+    if job.status == JobStatus.DONE:
+        services.track_version_done(job=job)
+    elif job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        services.track_job_failed(job=job, error=job.error)
+
+
 @app.task(bind=True, max_retries=STORAGE_RETRIES)
 def track_video(self, job_id: str) -> None:
-    job = TrackJob.objects.select_related("video").filter(pk=job_id).first()
+    """Track a video: the first run, or a correction re-run spliced into its parent version."""
+    job = TrackJob.objects.select_related("video", "parent").filter(pk=job_id).first()
+    if job is not None and job.kind == TrackJob.Kind.HIDE:  # e.g. re-sent by the stale-job sweeper
+        edit_track.run(job_id)
+        return
     if job is None or not job.claim(stale_seconds=settings.JOB_STALE_SECONDS):
         return
 
@@ -147,28 +182,94 @@ def track_video(self, job_id: str) -> None:
                 path,
                 Prompt.from_dict(job.prompt),
                 backend=job.backend if job.backend != "auto" else settings.TRACK_BACKEND,
-                progress=ProgressReporter(job, "tracking"),
+                progress=ProgressReporter(job, "tracking", end=0.95),
             )
             seconds = time.monotonic() - started
-            key = f"{video.key_prefix}tracks/{job.pk}.json"
-            storage.put_bytes(track.to_json().encode(), key, content_type="application/json")
-        return {
-            "track_key": key,
-            "backend_used": str(track.meta.get("backend", "")),
-            "summary": {
-                "visible_fraction": round(track.visible_fraction(), 4),
-                "frames": len(track.frames),
-                "seconds": round(seconds, 2),
-                "fps": round(len(track.frames) / seconds, 2) if seconds else None,
-            },
-        }
+            summary = {"seconds": round(seconds, 2), "fps": round(len(track.frames) / seconds, 2) if seconds else None}
+            if job.kind == TrackJob.Kind.CORRECTION:
+                previous = Track.from_json(storage.get_bytes(job.parent.track_key))
+                frame = int(job.correction["frame"])
+                anchors = [a for a in job.anchors() if a != frame]
+                track, revised = splice(previous, track, frame=frame, anchors=anchors)
+                summary["revised"] = list(revised)
+            job.report(stage="saving", progress=0.97)
+            return _store_track(job, track, tmp, summary)
 
     _run_job(self, job, "tracking the product", work)
-    job.refresh_from_db()
-    if job.status == JobStatus.DONE:
-        services.track_job_done(job=job)
-    elif job.status in (JobStatus.FAILED, JobStatus.CANCELLED):
-        services.track_job_failed(job=job, error=job.error)
+    _version_finished(job)
+
+
+@app.task(bind=True, max_retries=STORAGE_RETRIES)
+def edit_track(self, job_id: str) -> None:
+    """A version made by editing its parent without re-tracking: a stretch marked not in shot."""
+    job = TrackJob.objects.select_related("video", "parent").filter(pk=job_id).first()
+    if job is None or not job.claim(stale_seconds=settings.JOB_STALE_SECONDS):
+        return
+
+    def work() -> dict:
+        previous = Track.from_json(storage.get_bytes(job.parent.track_key))
+        track = hide_range(previous, start=int(job.correction["start"]), end=int(job.correction["end"]))
+        with _work_dir() as tmp:
+            return _store_track(job, track, tmp, {"revised": [job.correction["start"], job.correction["end"]]})
+
+    _run_job(self, job, "editing the track", work)
+    _version_finished(job)
+
+
+@app.task(bind=True, max_retries=STORAGE_RETRIES)
+def preview_video(self, video_id: str) -> None:
+    """Before tracking: where the description finds the product on a few key frames, as thumbnails."""
+    video = Video.objects.filter(pk=video_id).first()
+    if video is None or video.confirmed_at is not None or video.preview.get("status") == "done":
+        return
+    track = video.current_track
+    text = track.prompt.get("text", "") if track else ""
+    try:
+        with _work_dir() as tmp:
+            proxy = Path(tmp) / "proxy.mp4"
+            storage.download_file(video.proxy_key, proxy)
+            try:
+                guesses = find_product(proxy, text, backend=settings.PREVIEW_BACKEND)
+                error = ""
+            except HighlighterError as e:
+                guesses = key_frames(proxy)  # no guesses: the marketer clicks the product
+                error = str(e)
+            # The proxy is smaller than the normalised video the track lives in: scale the boxes up.
+            scale = video.info["width"] / guesses[0].image.shape[1] if guesses else 1.0
+            frames = []
+            for guess in guesses:
+                thumb = Path(tmp) / f"key-{guess.index}.jpg"
+                media.write_jpeg(guess.image, thumb)
+                key = f"{video.key_prefix}preview/{guess.index}.jpg"
+                storage.upload_file(thumb, key, content_type="image/jpeg")
+                box = [round(v * scale, 1) for v in guess.box] if guess.box else None
+                frames.append({"index": guess.index, "time": round(guess.time, 3), "thumbnail_key": key,
+                               "box": box, "score": round(guess.score, 3)})  # fmt: skip
+    except storage.StorageError as e:
+        if self.request.retries >= STORAGE_RETRIES:
+            Video.objects.filter(pk=video.pk).update(preview={"status": "failed", "frames": [], "error": str(e)})
+            return
+        raise self.retry(countdown=2**self.request.retries * 5) from e
+    except Exception:
+        log.exception("preview of video %s failed", video_id)
+        error = INTERNAL_ERROR.format(what="looking for the product")
+        Video.objects.filter(pk=video.pk).update(preview={"status": "failed", "frames": [], "error": error})
+        return
+    found = any(f["box"] for f in frames)
+    Video.objects.filter(pk=video.pk).update(
+        preview={"status": "done" if found else "failed", "frames": frames, "error": error}
+    )
+
+
+def _render_options(job: RenderJob) -> dict:
+    """The engine's keyword arguments for this render; options an older engine lacks are left out."""
+    options = {
+        "styles": tuple(job.style.split(",")),
+        "aspect": None if job.aspect == RenderJob.SOURCE else job.aspect,
+        "motion": job.motion,
+    }
+    accepted = inspect.signature(engine_render).parameters
+    return {k: v for k, v in options.items() if k in accepted}
 
 
 @app.task(bind=True, max_retries=STORAGE_RETRIES)
@@ -184,14 +285,7 @@ def render_video(self, job_id: str) -> None:
             job.report(stage="downloading", progress=0.0)
             storage.download_file(video.mezzanine_key, path)
             track = Track.from_json(storage.get_bytes(job.track_job.track_key))
-            info = engine_render(
-                path,
-                track,
-                out,
-                styles=tuple(job.style.split(",")),
-                aspect=None if job.aspect == RenderJob.Aspect.SOURCE else job.aspect,
-                progress=ProgressReporter(job, "rendering"),
-            )
+            info = engine_render(path, track, out, progress=ProgressReporter(job, "rendering"), **_render_options(job))
             key = f"{video.key_prefix}renders/{job.pk}.mp4"
             storage.upload_file(out, key, content_type="video/mp4")
         return {"output_key": key, "output_info": info.to_dict()}

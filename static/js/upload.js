@@ -1,14 +1,20 @@
-// Upload with a byte progress bar; the plain form still works without this script.
+// Upload one or several videos with the same description: a byte progress bar with time left and a
+// cancel button. Each file is its own request (and its own video). The plain form works without this.
 (function () {
   const form = document.getElementById("upload-form");
   if (!form) return;
   const input = form.querySelector("input[type=file]");
   const drop = document.getElementById("drop");
+  const list = document.getElementById("file-list");
   const progress = document.getElementById("upload-progress");
   const bar = progress.querySelector(".bar");
   const label = progress.querySelector(".label");
+  const eta = document.getElementById("upload-eta");
   const button = document.getElementById("upload-button");
+  const cancel = document.getElementById("upload-cancel");
   const maxBytes = Number(form.dataset.maxBytes || 0);
+  let current = null;
+  let cancelled = false;
 
   function showErrors(errors) {
     form.querySelectorAll(".error[data-field]").forEach((el) => { el.textContent = ""; });
@@ -18,41 +24,100 @@
     }
   }
 
+  function listFiles() {
+    list.textContent = "";
+    for (const file of input.files) {
+      const li = document.createElement("li");
+      li.textContent = `${file.name} (${(file.size / 1024 / 1024).toFixed(1)} MB)`;
+      list.append(li);
+    }
+  }
+
   ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
   ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
-  drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) input.files = e.dataTransfer.files; });
+  drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; listFiles(); } });
+  input.addEventListener("change", listFiles);
+  document.getElementById("all-formats").addEventListener("click", () => {
+    form.querySelectorAll("input[name=aspect]").forEach((box) => { box.checked = box.value !== "source"; });
+  });
 
-  form.addEventListener("submit", (e) => {
+  function sendOne(file, index, total, sentBefore, totalBytes, started) {
+    return new Promise((resolve) => {
+      const data = new FormData(form);
+      data.delete("file");
+      data.append("file", file);
+      const xhr = new XMLHttpRequest();
+      current = xhr;
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.addEventListener("progress", (ev) => {
+        if (!ev.lengthComputable) return;
+        const sent = sentBefore + ev.loaded * (file.size / ev.total);
+        const pct = Math.min(100, Math.round((sent / totalBytes) * 100));
+        bar.style.width = pct + "%";
+        const which = total > 1 ? ` (${index + 1} of ${total})` : "";
+        label.textContent = ev.loaded < ev.total ? `Uploading ${pct}%${which}` : `Checking the video${which}…`;
+        const elapsed = (performance.now() - started) / 1000;
+        eta.textContent = sent > 0 && sent < totalBytes ? HL.timeLeft((elapsed * (totalBytes - sent)) / sent) : "";
+      });
+      xhr.addEventListener("load", () => {
+        let body = {};
+        try { body = JSON.parse(xhr.responseText); } catch (err) { body = { errors: { __all__: ["The upload failed. Try again."] } }; }
+        resolve({ ok: xhr.status === 201 && body.url, body });
+      });
+      xhr.addEventListener("error", () => resolve({ ok: false, body: { errors: { __all__: ["The connection dropped during the upload. Check your network and try again."] } } }));
+      xhr.addEventListener("abort", () => resolve({ ok: false, aborted: true, body: {} }));
+      xhr.send(data);
+    });
+  }
+
+  function finish() {
+    button.disabled = false;
+    cancel.hidden = true;
+    current = null;
+  }
+
+  cancel.addEventListener("click", () => {
+    cancelled = true;
+    if (current) current.abort();
+  });
+
+  form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    const file = input.files[0];
-    if (file && maxBytes && file.size > maxBytes) {
-      showErrors({ file: [form.dataset.tooLarge] });
-      return;
-    }
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", form.action);
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.upload.addEventListener("progress", (ev) => {
-      if (!ev.lengthComputable) return;
-      const pct = Math.round((ev.loaded / ev.total) * 100);
-      bar.style.width = pct + "%";
-      label.textContent = pct < 100 ? `Uploading ${pct}%` : "Checking the video…";
-    });
-    xhr.addEventListener("load", () => {
-      button.disabled = false;
-      let body = {};
-      try { body = JSON.parse(xhr.responseText); } catch (err) { body = { errors: { __all__: ["The upload failed. Try again."] } }; }
-      if (xhr.status === 201 && body.url) { window.location.assign(body.url); return; }
-      progress.hidden = true;
-      showErrors(body.errors || { __all__: ["The upload failed. Try again."] });
-    });
-    xhr.addEventListener("error", () => {
-      button.disabled = false;
-      progress.hidden = true;
-      showErrors({ __all__: ["The connection dropped during the upload. Check your network and try again."] });
-    });
+    const files = Array.from(input.files);
+    if (!files.length) { showErrors({ file: ["Choose a video to upload."] }); return; }
+    const big = files.find((f) => maxBytes && f.size > maxBytes);
+    if (big) { showErrors({ file: [`${big.name}: ${form.dataset.tooLarge}`] }); return; }
+    showErrors({});
+    cancelled = false;
     progress.hidden = false;
+    eta.hidden = false;
     button.disabled = true;
-    xhr.send(new FormData(form));
+    cancel.hidden = false;
+    const totalBytes = files.reduce((sum, f) => sum + f.size, 0) || 1;
+    const started = performance.now();
+    const urls = [];
+    let sent = 0;
+    for (let i = 0; i < files.length; i++) {
+      const result = await sendOne(files[i], i, files.length, sent, totalBytes, started);
+      if (result.aborted || cancelled) {
+        finish();
+        progress.hidden = true;
+        eta.textContent = urls.length ? `Upload cancelled; ${urls.length} video(s) were uploaded before.` : "Upload cancelled.";
+        return;
+      }
+      if (!result.ok) {
+        finish();
+        progress.hidden = true;
+        const errors = result.body.errors || { __all__: ["The upload failed. Try again."] };
+        if (files.length > 1) for (const k of Object.keys(errors)) errors[k] = errors[k].map((m) => `${files[i].name}: ${m}`);
+        showErrors(errors);
+        return;
+      }
+      urls.push(result.body.url);
+      sent += files[i].size;
+    }
+    finish();
+    window.location.assign(urls.length === 1 ? urls[0] : form.dataset.libraryUrl);
   });
 })();

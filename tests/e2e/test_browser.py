@@ -1,5 +1,5 @@
-"""A marketer in a real browser (Chromium through Playwright): log in, upload, watch the progress,
-play the result and download it."""
+"""A marketer in a real browser (Chromium through Playwright): log in, upload, confirm the product
+found on a key frame, watch the progress, play the result and download it."""
 
 from __future__ import annotations
 
@@ -7,48 +7,36 @@ import subprocess
 
 import pytest
 
+from tests.e2e.conftest import login
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
-]  # fmt: skip
 
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(accept_downloads=True, viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def test_a_marketer_uploads_watches_plays_and_downloads(
+def test_a_marketer_uploads_confirms_watches_plays_and_downloads(
     live_server, page, alice, red_ball_video, celery_worker_process, tmp_path
 ):
     path, _ = red_ball_video
     page.goto(f"{live_server.url}/videos/")
     assert "/accounts/login/" in page.url
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", "alice-password-1")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/videos/")
+    login(page, live_server)
 
     page.click("text=New video")
     page.set_input_files("input[type=file]", str(path))
     page.fill("input[name=description]", "the red ball")
     page.click("#upload-button")
     page.wait_for_url("**/videos/*-*/", timeout=60_000)
+
+    # Before tracking, the product the description found is shown on key frames; the marketer confirms one.
+    page.wait_for_selector("#phase[data-phase=confirm]", timeout=60_000)
+    found = page.locator(".key-frame:has(.found-box)").first
+    found.wait_for(timeout=120_000)
+    frame = int(found.get_attribute("data-frame"))
+    found.locator("button.confirm-found").click()
+    page.wait_for_selector("#phase[data-phase=tracking], #phase[data-phase=rendering], #phase[data-phase=done]")
+    from webapp.videos.models import Video
+
+    track = Video.objects.get(owner=alice).current_track
+    assert track.prompt["boxes"] and track.prompt["boxes"][0][4] == frame
 
     # The progress bar moves without a reload, and the page says when the video is ready.
     page.wait_for_selector("#phase[data-phase=done]", timeout=300_000)
@@ -78,10 +66,7 @@ def test_a_marketer_uploads_watches_plays_and_downloads(
 def test_a_non_video_upload_shows_the_reason_on_the_page(live_server, page, alice, media_dir):
     notes = media_dir / "notes.mp4"
     notes.write_text("not a video\n" * 100)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "alice")
-    page.fill("input[name=password]", "alice-password-1")
-    page.click("button[type=submit]")
+    login(page, live_server)
     page.goto(f"{live_server.url}/videos/new/")
     page.set_input_files("input[type=file]", str(notes))
     page.fill("input[name=description]", "the red ball")

@@ -36,7 +36,7 @@ def test_an_uploaded_video_comes_back_highlighted_and_reframed(
     with open(path, "rb") as f:
         response = client.post(
             reverse("video-upload"),
-            {"file": f, "description": "the red ball", "style": "spotlight", "aspect": "9:16"},
+            {"file": f, "description": "the red ball", "style": "spotlight", "aspect": "9:16", "auto_confirm": "on"},
         )
     assert response.status_code == 302
     video = Video.objects.get(owner=alice)

@@ -26,7 +26,8 @@ def uploaded_video(alice, red_ball_video, django_capture_on_commit_callbacks):
     upload.seek(0)
     with django_capture_on_commit_callbacks():  # keep the tasks out of the broker: we run them here
         video = services.video_create(
-            owner=alice, uploaded_file=upload, description="the red ball", style="spotlight", aspect="9:16"
+            owner=alice, uploaded_file=upload, description="the red ball", styles=["spotlight"], aspects=["9:16"],
+            auto_confirm=True,
         )
     return video
 

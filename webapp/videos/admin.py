@@ -6,7 +6,7 @@ from webapp.videos.models import RenderJob, TrackJob, Video
 class TrackJobInline(admin.TabularInline):
     model = TrackJob
     extra = 0
-    fields = ("status", "stage", "progress", "backend_used", "error", "created_at")
+    fields = ("version", "kind", "status", "stage", "progress", "backend_used", "error", "created_at")
     readonly_fields = fields
     show_change_link = True
 
@@ -28,9 +28,9 @@ class JobAdmin(admin.ModelAdmin):
 
 @admin.register(TrackJob)
 class TrackJobAdmin(JobAdmin):
-    list_display = (*JobAdmin.list_display, "backend_used")
+    list_display = (*JobAdmin.list_display, "version", "kind", "backend_used")
 
 
 @admin.register(RenderJob)
 class RenderJobAdmin(JobAdmin):
-    list_display = (*JobAdmin.list_display, "style", "aspect")
+    list_display = (*JobAdmin.list_display, "style", "aspect", "motion")

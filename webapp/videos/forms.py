@@ -1,21 +1,61 @@
+"""Forms. The looks, aspect presets and camera motions offered are the render engine's own tables
+(``highlighter.render.presets``), so adding one there adds it here."""
+
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
 
+from highlighter.render.presets import ASPECTS, LOOK_CHOICES, MOTIONS
 from webapp.videos.models import RenderJob
 
+LOOKS = [(name, spec["label"]) for name, spec in LOOK_CHOICES.items()]
+ASPECT_CHOICES = [(name, preset.label) for name, preset in ASPECTS.items()] + [(RenderJob.SOURCE, "Original framing")]
+MOTION_CHOICES = [(name, preset.label) for name, preset in MOTIONS.items()]
 
-class UploadForm(forms.Form):
-    file = forms.FileField(label="Video", help_text="MP4, MOV or WebM.")
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True  # the upload script sends the files one request each
+
+
+class VideoFileField(forms.FileField):
+    """A file picker that lets the marketer choose several videos; each request carries one."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        return super().clean(data, initial)
+
+
+class OutputForm(forms.Form):
+    """Which outputs to render: the looks (combined in each output) and one output per aspect preset."""
+
+    style = forms.MultipleChoiceField(
+        label="Looks", choices=LOOKS, initial=["spotlight"], widget=forms.CheckboxSelectMultiple
+    )
+    aspect = forms.MultipleChoiceField(
+        label="Formats", choices=ASPECT_CHOICES, initial=["9:16"], widget=forms.CheckboxSelectMultiple
+    )
+    motion = forms.ChoiceField(label="Camera motion", choices=MOTION_CHOICES, initial="default", required=False)
+
+    def clean_motion(self):
+        return self.cleaned_data.get("motion") or "default"
+
+
+class UploadForm(OutputForm):
+    file = VideoFileField(label="Video", help_text="MP4, MOV or WebM. Choose several to highlight the same product in each.")
     description = forms.CharField(
         label="Product",
         max_length=300,
         help_text="Name the product as you would to a colleague, with its colour: 'the red handbag'.",
         widget=forms.TextInput(attrs={"placeholder": "the red handbag", "autocomplete": "off"}),
     )
-    style = forms.ChoiceField(label="Highlight", choices=RenderJob.Style.choices, initial=RenderJob.Style.SPOTLIGHT)
-    aspect = forms.ChoiceField(label="Format", choices=RenderJob.Aspect.choices, initial=RenderJob.Aspect.PORTRAIT)
+    auto_confirm = forms.BooleanField(
+        label="Start tracking straight away (skip checking the product on a few frames)", required=False
+    )
+    field_order = ["file", "description", "style", "aspect", "motion", "auto_confirm"]
 
     def clean_file(self):
         f = self.cleaned_data["file"]

@@ -99,7 +99,10 @@ class Job(models.Model):
         if status == JobStatus.DONE:
             values.update(progress=1.0, stage="done")
         type(self).objects.filter(pk=self.pk, status=JobStatus.RUNNING).update(**values)
-        self.refresh_from_db()
+        try:
+            self.refresh_from_db()
+        except type(self).DoesNotExist:  # its video was deleted meanwhile: nothing left to update
+            self.status = status
 
 
 class Video(models.Model):
@@ -123,6 +126,16 @@ class Video(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)  # last sign of life of its ingest
+    # Before the expensive run: where the description found the product on a few key frames,
+    # {"status": "running" | "done" | "failed", "frames": [{"index", "time", "thumbnail_key", "box",
+    # "score"}], "error"}; boxes [x, y, w, h] in pixels of the normalised video. Tracking waits for
+    # ``confirmed_at`` (set at upload when the marketer chose to start straight away).
+    preview = models.JSONField(default=dict, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    # The track version the marketer reviews and renders; undo points it back to its parent.
+    current_track = models.ForeignKey(
+        "TrackJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -156,28 +169,50 @@ def video_prefix(owner_id: int, video_id: uuid.UUID) -> str:
 
 
 class TrackJob(Job):
+    """One version of a video's track: the first run, or a correction of its ``parent``."""
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", "First run"
+        CORRECTION = "correction", "Click or box"
+        HIDE = "hide", "Not in shot"
+
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="track_jobs")
-    prompt = models.JSONField()  # highlighter.track.prompt.Prompt.to_dict()
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INITIAL)
+    version = models.PositiveIntegerField(default=1)
+    # What this version changed: {"frame", "points": [[x, y, positive]], "boxes": [[x1, y1, x2, y2]]}
+    # for a correction, {"start", "end"} (inclusive frames) for a stretch marked not in shot.
+    correction = models.JSONField(default=dict, blank=True)
+    prompt = models.JSONField()  # highlighter.track.prompt.Prompt.to_dict(), corrections included
     backend = models.CharField(max_length=32, default="auto")  # asked for
     backend_used = models.CharField(max_length=32, blank=True)  # what actually ran
     track_key = models.CharField(max_length=512, blank=True)
-    summary = models.JSONField(default=dict, blank=True)  # visible fraction, timings
+    exports = models.JSONField(default=dict, blank=True)  # {"masks": key, "crop_path": key}
+    summary = models.JSONField(default=dict, blank=True)  # visible fraction, timings, revised frames
 
     class Meta:
         ordering = ["-created_at"]
 
+    def anchors(self) -> list[int]:
+        """Frames fixed by this version's corrections and its ancestors': re-runs keep them."""
+        frames, job = [], self
+        while job is not None:
+            if job.kind == TrackJob.Kind.CORRECTION and "frame" in job.correction:
+                frames.append(int(job.correction["frame"]))
+            job = job.parent
+        return frames
+
 
 class RenderJob(Job):
-    class Aspect(models.TextChoices):
-        PORTRAIT = "9:16", "9:16 vertical (1080x1920)"
-        SOURCE = "source", "Original framing"
+    """One output of one track version. The choices come from ``highlighter.render.presets``
+    (validated by the forms), so the engine's tables are the only list of looks and presets."""
 
-    class Style(models.TextChoices):
-        SPOTLIGHT = "spotlight", "Spotlight"
+    SOURCE = "source"  # aspect: keep the video's own framing
 
     track_job = models.ForeignKey(TrackJob, on_delete=models.CASCADE, related_name="render_jobs")
-    style = models.CharField(max_length=64, choices=Style.choices, default=Style.SPOTLIGHT)
-    aspect = models.CharField(max_length=16, choices=Aspect.choices, default=Aspect.PORTRAIT)
+    style = models.CharField(max_length=200, default="spotlight")  # looks, comma-separated, applied in order
+    aspect = models.CharField(max_length=16, default="9:16")  # "W:H" or "source"
+    motion = models.CharField(max_length=16, default="default")  # the reframe camera's motion preset
     output_key = models.CharField(max_length=512, blank=True)
     output_info = models.JSONField(default=dict, blank=True)
 
@@ -188,4 +223,5 @@ class RenderJob(Job):
     def download_name(self) -> str:
         stem = self.track_job.video.title.rsplit(".", 1)[0] or "video"
         aspect = self.aspect.replace(":", "x")
-        return f"{stem}-{self.style}-{aspect}.mp4"
+        version = f"-v{self.track_job.version}" if self.track_job.version > 1 else ""
+        return f"{stem}-{self.style.replace(',', '+')}-{aspect}{version}.mp4"

@@ -1,23 +1,31 @@
-"""Reads: what a user may see, and the state of a video's work for its page."""
+"""Reads: what a user may see, and the state of a video's work for its pages."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
 
+from highlighter.track.export import mask_outlines
+from highlighter.trackfile import Track
 from webapp.videos import storage
-from webapp.videos.models import JobStatus, RenderJob, TrackJob, Video
+from webapp.videos.models import ACTIVE, JobStatus, RenderJob, TrackJob, Video
 
 # How much of the whole job each step is worth on the progress bar.
 _WEIGHTS = {"ingest": 0.15, "track": 0.5, "render": 0.35}
+MAX_CHUNK = 200  # frames per request of the frames API
 
 
 def video_list(*, user: AbstractBaseUser) -> QuerySet[Video]:
-    return Video.objects.filter(owner=user).prefetch_related(
-        Prefetch("track_jobs", queryset=TrackJob.objects.prefetch_related("render_jobs"))
+    return (
+        Video.objects.filter(owner=user)
+        .select_related("current_track")
+        .prefetch_related(Prefetch("track_jobs", queryset=TrackJob.objects.prefetch_related("render_jobs")))
     )
 
 
@@ -36,57 +44,196 @@ def render_job_get(*, user: AbstractBaseUser, job_id) -> RenderJob:
     return job
 
 
-def _job_dict(job) -> dict[str, Any]:
+def track_job_get(*, user: AbstractBaseUser, job_id) -> TrackJob:
+    job = TrackJob.objects.select_related("video", "parent").filter(pk=job_id, video__owner=user).first()
+    if job is None:
+        raise Http404("No such track.")
+    return job
+
+
+def job_get(*, user: AbstractBaseUser, job_id) -> TrackJob | RenderJob:
+    """A tracking or rendering job of the user's, or 404."""
+    job = TrackJob.objects.filter(pk=job_id, video__owner=user).first()
+    return job or render_job_get(user=user, job_id=job_id)
+
+
+@functools.lru_cache(maxsize=8)
+def _track_file(key: str) -> Track:
+    # A track file never changes once written (a correction is a new file): parse it once per process.
+    return Track.from_json(storage.get_bytes(key))
+
+
+def track_file(*, job: TrackJob) -> Track:
+    if job.status != JobStatus.DONE or not job.track_key:
+        raise Http404("This track is not ready yet.")
+    return _track_file(job.track_key)
+
+
+def track_overview(*, job: TrackJob) -> dict[str, Any]:
+    """What the review timeline needs for every frame, without masks: visibility and confidence."""
+    track = track_file(job=job)
     return {
+        "id": str(job.id),
+        "version": job.version,
+        "kind": job.kind,
+        "video": track.video,
+        "frame_count": len(track.frames),
+        "visible": [int(f.visible) for f in track.frames],
+        "scores": [round(float(f.score), 3) for f in track.frames],
+        "shots": track.shots,
+        "anchors": sorted(job.anchors()),
+        "revised": job.summary.get("revised"),
+        "frames_url": reverse("track-frames", args=[job.id]),
+    }
+
+
+def track_frames(*, job: TrackJob, start: int, count: int) -> dict[str, Any]:
+    """Frames ``start .. start+count-1`` with their box and mask outlines (polygons ``[[x, y], ...]``,
+    pixels of the normalised video). ``count`` is capped at ``MAX_CHUNK``."""
+    track = track_file(job=job)
+    end = min(len(track.frames), start + min(count, MAX_CHUNK))
+    frames = []
+    for f in track.frames[start:end]:
+        item: dict[str, Any] = {"index": f.index, "time": round(f.time, 6), "visible": f.visible, "score": round(f.score, 4)}
+        if f.visible:
+            item["box"] = f.box
+            item["outlines"] = mask_outlines(f.mask) if f.mask else []
+        frames.append(item)
+    return {"track": str(job.id), "start": start, "count": len(frames), "frame_count": len(track.frames), "frames": frames}
+
+
+def _eta_seconds(job) -> float | None:
+    if job.status != JobStatus.RUNNING or not job.started_at or job.progress < 0.02:
+        return None
+    elapsed = (timezone.now() - job.started_at).total_seconds()
+    return round(elapsed * (1 - job.progress) / job.progress, 1)
+
+
+def _job_dict(job, frame_count: int = 0) -> dict[str, Any]:
+    data = {
         "id": str(job.id),
         "status": job.status,
         "stage": job.stage,
         "progress": round(job.progress, 4),
         "error": job.error,
+        "eta_seconds": _eta_seconds(job),
+        "cancel_requested": job.cancel_requested,
+        "cancel_url": reverse("job-cancel", args=[job.id]) if job.status in ACTIVE else None,
     }
+    if frame_count:
+        data["frames_total"] = frame_count
+        data["frames_done"] = frame_count if job.status == JobStatus.DONE else int(job.progress * frame_count)
+    return data
+
+
+def _render_dict(r: RenderJob, frame_count: int) -> dict[str, Any]:
+    item = _job_dict(r, frame_count) | {
+        "style": r.style,
+        "aspect": r.aspect,
+        "motion": r.motion,
+        "version": r.track_job.version,
+        "download_name": r.download_name,
+        "download_url": reverse("render-download", args=[r.id]),
+    }
+    if r.status == JobStatus.DONE and r.output_key:
+        item["play_url"] = storage.presigned_url(r.output_key, content_type="video/mp4")
+    return item
+
+
+def _track_dict(t: TrackJob, frame_count: int) -> dict[str, Any]:
+    data = _job_dict(t, frame_count) | {
+        "version": t.version,
+        "kind": t.kind,
+        "parent": str(t.parent_id) if t.parent_id else None,
+        "correction": t.correction,
+        "backend": t.backend_used,
+        "summary": t.summary,
+    }
+    if t.status == JobStatus.DONE and t.track_key:
+        data["overview_url"] = reverse("track-overview", args=[t.id])
+        data["downloads"] = {kind: reverse("track-download", args=[t.id, kind]) for kind in ("json", *t.exports)}
+    return data
 
 
 def video_state(*, video: Video) -> dict[str, Any]:
-    """Everything the job page shows and polls: statuses, progress, errors, and links when done."""
-    track = video.track_jobs.all()[0] if video.track_jobs.all() else None
-    renders = list(track.render_jobs.all()) if track else []
+    """Everything the video's pages show and poll: statuses, progress, errors, and links when done."""
+    tracks = list(video.track_jobs.all())  # newest first
+    for t in tracks:  # the prefetched rows know their parents: no query per render for its name
+        t.video = video
+        for r in t.render_jobs.all():
+            r.track_job = t
+    current = next((t for t in tracks if t.pk == video.current_track_id), None)
+    initial = next((t for t in tracks if t.kind == TrackJob.Kind.INITIAL), None)
+    working = next((t for t in tracks if t.status in ACTIVE), None)
+    renders = sorted((r for t in tracks for r in t.render_jobs.all()), key=lambda r: r.created_at, reverse=True)
+    # The first run's renders decide "done" for the upload; later renders show on their own.
+    first_renders = [r for r in renders if initial and r.track_job_id == initial.pk]
+    frame_count = int(video.info.get("frame_count") or 0)
 
     ingest_done = video.status == Video.Status.READY
     overall = _WEIGHTS["ingest"] * (1.0 if ingest_done else 0.0)
-    if track:
-        overall += _WEIGHTS["track"] * (1.0 if track.status == JobStatus.DONE else track.progress)
-    if renders:
+    if initial:
+        overall += _WEIGHTS["track"] * (1.0 if initial.status == JobStatus.DONE else initial.progress)
+    if first_renders:
         overall += _WEIGHTS["render"] * sum(
-            1.0 if r.status == JobStatus.DONE else r.progress for r in renders
-        ) / len(renders)
+            1.0 if r.status == JobStatus.DONE else r.progress for r in first_renders
+        ) / len(first_renders)
 
-    failed = video.status == Video.Status.FAILED or any(
-        j.status in (JobStatus.FAILED, JobStatus.CANCELLED) for j in [track, *renders] if j
-    )
-    done = bool(renders) and all(r.status == JobStatus.DONE for r in renders)
+    first_jobs = [j for j in [initial, *first_renders] if j]
+    cancelled = any(j.status == JobStatus.CANCELLED for j in first_jobs)
+    failed = video.status == Video.Status.FAILED or any(j.status == JobStatus.FAILED for j in first_jobs)
+    track_done = bool(current and current.status == JobStatus.DONE)
+    done = track_done and (not first_renders or all(r.status != JobStatus.QUEUED and r.status != JobStatus.RUNNING for r in first_renders))
     if failed:
         phase = "failed"
-        message = video.error or next((j.error for j in [track, *renders] if j and j.error), "")
+        message = video.error or next((j.error for j in first_jobs if j.error), "")
+    elif cancelled and not track_done:
+        phase, message = "cancelled", "Cancelled. Upload the video again to start over."
     elif done:
         phase, message = "done", "Your video is ready."
     elif not ingest_done:
         phase, message = "preparing", "Preparing your video"
-    elif track and track.status != JobStatus.DONE:
+    elif video.confirmed_at is None:
+        phase = "confirm"
+        if video.preview.get("status") == "done":
+            message = "Is this the product? Confirm it, or click the right one."
+        elif video.preview.get("status") == "failed":
+            message = "Click the product on one of these frames, or draw a box around it."
+        else:
+            message = "Looking for the product on a few frames"
+    elif not track_done:
         phase, message = "tracking", "Finding and following the product"
     else:
         phase, message = "rendering", "Rendering the highlight"
 
-    render_items = []
-    for r in renders:
-        item = _job_dict(r) | {"style": r.style, "aspect": r.aspect, "download_name": r.download_name}
-        if r.status == JobStatus.DONE and r.output_key:
-            item["play_url"] = storage.presigned_url(r.output_key, content_type="video/mp4")
-        render_items.append(item)
+    preview = []
+    for item in video.preview.get("frames", []):
+        preview.append({k: v for k, v in item.items() if k != "thumbnail_key"} | {
+            "thumbnail_url": storage.presigned_url(item["thumbnail_key"], content_type="image/jpeg")
+        })  # fmt: skip
     return {
-        "video": {"id": str(video.id), "title": video.title, "status": video.status, "error": video.error},
+        "video": {
+            "id": str(video.id),
+            "title": video.title,
+            "status": video.status,
+            "error": video.error,
+            "width": video.info.get("width"),
+            "height": video.info.get("height"),
+            "fps": video.info.get("fps"),
+            "frame_count": frame_count,
+            "confirmed": video.confirmed_at is not None,
+        },
         "phase": phase,
         "message": message,
         "progress": round(min(overall, 1.0) if not done else 1.0, 4),
-        "track": _job_dict(track) | {"backend": track.backend_used, "summary": track.summary} if track else None,
-        "renders": render_items,
+        "preview": {"status": video.preview.get("status", ""), "error": video.preview.get("error", ""), "frames": preview},
+        "track": _track_dict(current, frame_count) if current else None,
+        "working": _track_dict(working, frame_count) if working and working is not current else None,
+        "versions": [
+            {"id": str(t.id), "version": t.version, "kind": t.kind, "status": t.status, "correction": t.correction,
+             "current": t.pk == video.current_track_id}
+            for t in tracks
+        ],  # fmt: skip
+        "can_undo": bool(current and current.parent_id and not working),
+        "renders": [_render_dict(r, frame_count) for r in renders],
     }

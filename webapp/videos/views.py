@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.videos import selectors, services, storage
-from webapp.videos.forms import UploadForm, too_large_message
+from webapp.videos.forms import OutputForm, UploadForm, too_large_message
 from webapp.videos.models import JobStatus
 
 
@@ -17,12 +19,37 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+def _bad_request(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
+
+
+def _json_body(request: HttpRequest) -> dict:
+    """The request's JSON object; ``ValidationError`` when it is not one."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError as e:
+        raise ValidationError("The request body is not valid JSON.") from e
+    if not isinstance(data, dict):
+        raise ValidationError("The request body must be a JSON object.")
+    return data
+
+
+def _message(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- pages ------------------------------------------------------------------------------------------
+
+
 @login_required
 @require_GET
 def video_list(request: HttpRequest) -> HttpResponse:
     videos = list(selectors.video_list(user=request.user))
     rows = [(v, selectors.video_state(video=v)) for v in videos]
-    return render(request, "videos/list.html", {"rows": rows})
+    thumbnails = {
+        v.id: storage.presigned_url(v.thumbnail_key, content_type="image/jpeg") for v in videos if v.thumbnail_key
+    }
+    return render(request, "videos/list.html", {"rows": rows, "thumbnails": thumbnails})
 
 
 @login_required
@@ -43,8 +70,10 @@ def video_upload(request: HttpRequest) -> HttpResponse:
                 owner=request.user,
                 uploaded_file=form.cleaned_data["file"],
                 description=form.cleaned_data["description"],
-                style=form.cleaned_data["style"],
-                aspect=form.cleaned_data["aspect"],
+                styles=form.cleaned_data["style"],
+                aspects=form.cleaned_data["aspect"],
+                motion=form.cleaned_data["motion"],
+                auto_confirm=form.cleaned_data["auto_confirm"],
             )
         except ValidationError as e:
             form.add_error("file", e)
@@ -72,9 +101,28 @@ def video_detail(request: HttpRequest, video_id) -> HttpResponse:
 
 @login_required
 @require_GET
-def video_status(request: HttpRequest, video_id) -> JsonResponse:
+def video_review(request: HttpRequest, video_id) -> HttpResponse:
     video = selectors.video_get(user=request.user, video_id=video_id)
-    return JsonResponse(selectors.video_state(video=video))
+    if not video.proxy_key:
+        return redirect("video-detail", video_id=video.id)
+    context = {
+        "video": video,
+        "state": selectors.video_state(video=video),
+        "proxy_url": storage.presigned_url(video.proxy_key, content_type="video/mp4"),
+        "output_form": OutputForm(),
+    }
+    return render(request, "videos/review.html", context)
+
+
+@login_required
+@require_POST
+def video_delete(request: HttpRequest, video_id) -> HttpResponse:
+    video = selectors.video_get(user=request.user, video_id=video_id)
+    try:
+        services.video_delete(video=video)
+    except storage.StorageError as e:
+        return HttpResponse(str(e), status=503, content_type="text/plain")
+    return redirect("video-list")
 
 
 @login_required
@@ -84,3 +132,115 @@ def render_download(request: HttpRequest, job_id) -> HttpResponse:
     if job.status != JobStatus.DONE or not job.output_key:
         return HttpResponse("This render is not ready yet.", status=409, content_type="text/plain")
     return redirect(storage.presigned_url(job.output_key, download_name=job.download_name))
+
+
+_TRACK_DOWNLOADS = {"json": ("track", ".json"), "masks": ("masks", ".zip"), "crop_path": ("crop-path-9x16", ".json")}
+
+
+@login_required
+@require_GET
+def track_download(request: HttpRequest, job_id, kind: str) -> HttpResponse:
+    """The track as JSON, its masks as a zip of PNGs, or the 9:16 crop path, under a meaningful name."""
+    job = selectors.track_job_get(user=request.user, job_id=job_id)
+    key = job.track_key if kind == "json" else job.exports.get(kind)
+    if kind not in _TRACK_DOWNLOADS or job.status != JobStatus.DONE or not key:
+        return HttpResponse("This file is not ready.", status=404, content_type="text/plain")
+    what, ext = _TRACK_DOWNLOADS[kind]
+    stem = job.video.title.rsplit(".", 1)[0] or "video"
+    return redirect(storage.presigned_url(key, download_name=f"{stem}-{what}-v{job.version}{ext}"))
+
+
+# --- JSON API ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def video_status(request: HttpRequest, video_id) -> JsonResponse:
+    video = selectors.video_get(user=request.user, video_id=video_id)
+    return JsonResponse(selectors.video_state(video=video))
+
+
+@login_required
+@require_GET
+def track_overview(request: HttpRequest, job_id) -> JsonResponse:
+    job = selectors.track_job_get(user=request.user, job_id=job_id)
+    return JsonResponse(selectors.track_overview(job=job))
+
+
+@login_required
+@require_GET
+def track_frames(request: HttpRequest, job_id) -> JsonResponse:
+    """``?start=&count=``: a chunk of frames with boxes and mask outlines (see selectors.track_frames)."""
+    job = selectors.track_job_get(user=request.user, job_id=job_id)
+    try:
+        start = int(request.GET.get("start", "0"))
+        count = int(request.GET.get("count", "50"))
+    except ValueError:
+        return _bad_request("start and count must be whole numbers, for example ?start=0&count=50.")
+    if start < 0 or count < 1:
+        return _bad_request("start must be 0 or more and count 1 or more.")
+    return JsonResponse(selectors.track_frames(job=job, start=start, count=count))
+
+
+def _post_json(handler):
+    """A login-protected JSON POST endpoint: ``ValidationError`` becomes a 400 with its message."""
+
+    @login_required
+    @require_POST
+    def view(request: HttpRequest, **kwargs) -> JsonResponse:
+        try:
+            return handler(request, _json_body(request), **kwargs)
+        except ValidationError as e:
+            return _bad_request(_message(e))
+
+    view.__name__ = handler.__name__
+    return view
+
+
+@_post_json
+def video_confirm(request: HttpRequest, data: dict, video_id) -> JsonResponse:
+    video = selectors.video_get(user=request.user, video_id=video_id)
+    job = services.video_confirm(video=video, frame=data.get("frame"), point=data.get("point"), box=data.get("box"))
+    return JsonResponse({"track": str(job.id), "prompt": job.prompt})
+
+
+@_post_json
+def track_correct(request: HttpRequest, data: dict, video_id) -> JsonResponse:
+    video = selectors.video_get(user=request.user, video_id=video_id)
+    job = services.track_correct(
+        video=video, frame=data.get("frame"), points=data.get("points", []), boxes=data.get("boxes", [])
+    )
+    return JsonResponse({"track": str(job.id), "version": job.version}, status=201)
+
+
+@_post_json
+def track_hide(request: HttpRequest, data: dict, video_id) -> JsonResponse:
+    video = selectors.video_get(user=request.user, video_id=video_id)
+    job = services.track_hide(video=video, start=data.get("start"), end=data.get("end"))
+    return JsonResponse({"track": str(job.id), "version": job.version}, status=201)
+
+
+@_post_json
+def track_undo(request: HttpRequest, data: dict, video_id) -> JsonResponse:
+    video = selectors.video_get(user=request.user, video_id=video_id)
+    job = services.track_undo(video=video)
+    return JsonResponse({"track": str(job.id), "version": job.version})
+
+
+@_post_json
+def renders_create(request: HttpRequest, data: dict, video_id) -> JsonResponse:
+    video = selectors.video_get(user=request.user, video_id=video_id)
+    form = OutputForm({"style": data.get("style"), "aspect": data.get("aspect"), "motion": data.get("motion")})
+    if not form.is_valid():
+        raise ValidationError([f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()])
+    jobs = services.renders_create(
+        video=video, styles=form.cleaned_data["style"], aspects=form.cleaned_data["aspect"], motion=form.cleaned_data["motion"]
+    )
+    return JsonResponse({"renders": [str(j.id) for j in jobs]}, status=201)
+
+
+@_post_json
+def job_cancel(request: HttpRequest, data: dict, job_id) -> JsonResponse:
+    job = selectors.job_get(user=request.user, job_id=job_id)
+    services.job_cancel(job=job)
+    return JsonResponse({"id": str(job.id), "status": job.status, "cancel_requested": job.cancel_requested})

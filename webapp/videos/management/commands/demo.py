@@ -47,7 +47,8 @@ class Command(BaseCommand):
         upload.seek(0)
         try:
             services.video_create(
-                owner=user, uploaded_file=upload, description=description, style="spotlight", aspect="9:16"
+                owner=user, uploaded_file=upload, description=description, styles=["spotlight"], aspects=["9:16"],
+                auto_confirm=True,
             )
         finally:
             upload.close()

@@ -1,0 +1,56 @@
+"""Screenshots of the upload, confirm, review and library pages for docs/, taken in the browser tests'
+setting (real worker, S3 and Chromium). Runs only when SCREENSHOTS_DIR is set; see scripts/screenshots.py."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import login
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.environ.get("SCREENSHOTS_DIR"), reason="set SCREENSHOTS_DIR to take screenshots"),
+]
+
+
+def test_take_screenshots(live_server, browser, alice, red_ball_video, celery_worker_process):
+    out = Path(os.environ["SCREENSHOTS_DIR"])
+    out.mkdir(parents=True, exist_ok=True)
+    path, _ = red_ball_video
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    login(page, live_server)
+
+    page.goto(f"{live_server.url}/videos/new/")
+    page.set_input_files("input[type=file]", str(path))
+    page.fill("input[name=description]", "the red ball")
+    page.check("input[name=aspect][value='1:1']")
+    page.screenshot(path=out / "upload-page.png", full_page=True)
+    page.click("#upload-button")
+    page.wait_for_url("**/videos/*-*/", timeout=60_000)
+
+    page.locator(".key-frame:has(.found-box)").first.wait_for(timeout=120_000)
+    page.wait_for_function("[...document.querySelectorAll('.key-frame img')].every((i) => i.complete)")
+    page.screenshot(path=out / "confirm-page.png", full_page=True)
+    page.locator(".key-frame:has(.found-box) button.confirm-found").first.click()
+    page.wait_for_selector("#phase[data-phase=done]", timeout=300_000)
+    page.wait_for_function("[...document.querySelectorAll('#results video')].every((v) => v.readyState >= 1)")
+    page.screenshot(path=out / "job-page.png", full_page=True)
+
+    page.click("#review-link")
+    page.wait_for_function("document.querySelector('#review-video').readyState >= 2", timeout=30_000)
+    page.wait_for_selector("#timeline[data-frames]")
+    page.keyboard.press("Home")
+    for _ in range(4):
+        page.keyboard.press("Shift+ArrowRight")
+    page.wait_for_selector("#overlay[data-frame='40'][data-drawn='1']", timeout=15_000)
+    page.screenshot(path=out / "review-page.png", full_page=True)
+
+    page.goto(f"{live_server.url}/videos/")
+    page.wait_for_selector("td.thumb img")
+    page.wait_for_function("[...document.querySelectorAll('td.thumb img')].every((i) => i.complete)")
+    page.screenshot(path=out / "library-page.png", full_page=True)
+    context.close()
