@@ -16,7 +16,9 @@ last position while the product is away. Reported, over all scenarios:
 
 Each is reported twice: on the exact boxes, and with each box edge jittered as a per-frame
 detector's are (Gaussian, 2% of the box's size), which is what a naive crop follows in practice.
-Containment is always judged against the exact boxes. Both cameras crop in whole pixels.
+Containment is always judged against the exact boxes. Both cameras are measured at the sub-pixel
+positions they crop at (the same rounding for both: rounding either adds up to a pixel of shake
+per frame, which on a 640 px frame is as large as the whole difference being measured).
 
 Scenarios come from ``highlighter.eval.scenarios`` when present (smooth, crossing, occlusion, exit,
 cut, camera pan ...), otherwise from ``highlighter.eval.synthetic.moving_object_scene``.
@@ -90,7 +92,7 @@ def naive_windows(track: Track, aspect: tuple[int, int]) -> np.ndarray:
             x, y, w, h = f.box
             last = (min(max(x + w / 2 - cw / 2, 0), track.width - cw), min(max(y + h / 2 - ch / 2, 0), track.height - ch))
         out[i] = (*last, cw, ch)
-    return np.rint(out)  # a crop is in whole pixels, as ours is
+    return out  # at sub-pixel positions, as ours are (the compositor crops between pixels)
 
 
 def motion_stats(windows: np.ndarray, track: Track) -> tuple[list[float], list[float]]:

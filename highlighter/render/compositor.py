@@ -14,6 +14,7 @@ Each output has the same frame count and frame rate as the input, so it lasts as
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -134,9 +135,31 @@ def blurred_fill(content: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.convertScaleAbs(cv2.resize(small, size, interpolation=cv2.INTER_LINEAR), alpha=0.7)
 
 
-def window_picture(frame: np.ndarray, width: int, height: int, window: tuple[int, int, int, int], size: tuple[int, int]) -> np.ndarray:
-    """The output picture (RGB, ``size``) showing source ``window``; past the frame's edge, padding."""
+def window_picture(frame: np.ndarray, width: int, height: int, window: tuple[float, float, int, int], size: tuple[int, int]) -> np.ndarray:
+    """The output picture (RGB, ``size``) showing source ``window``; past the frame's edge, padding.
+
+    ``x, y`` may be sub-pixel: inside the frame and not shrinking, the window is cropped between
+    pixels (a linear blend of the two neighbouring whole-pixel crops, at source resolution, before
+    scaling), so a slow pan glides instead of stepping a whole source pixel (1.8 output pixels at
+    9:16) at a time. Shrinking outputs and padded windows are cropped at the nearest whole pixel.
+    """
     x, y, w, h = window
+    w, h = int(w), int(h)
+    ix, iy = math.floor(x), math.floor(y)
+    dx, dy = x - ix, y - iy
+    if dx < 1e-3 or dx > 1 - 1e-3:
+        ix, dx = int(round(x)), 0.0
+    if dy < 1e-3 or dy > 1 - 1e-3:
+        iy, dy = int(round(y)), 0.0
+    inside = ix >= 0 and iy >= 0 and ix + w + (dx > 0) <= width and iy + h + (dy > 0) <= height
+    if (dx or dy) and inside and size[0] >= w:
+        content = rgb_region(frame, width, height, ix, iy, w + (dx > 0), h + (dy > 0))
+        if dx:
+            content = cv2.addWeighted(content[:, :w], 1 - dx, content[:, 1:], dx, 0)
+        if dy:
+            content = cv2.addWeighted(content[:h], 1 - dy, content[1:], dy, 0)
+        return _resize(content, size)
+    x, y = int(round(x)), int(round(y))
     ix0, iy0, ix1, iy1 = max(0, x), max(0, y), min(width, x + w), min(height, y + h)
     content = rgb_region(frame, width, height, ix0, iy0, ix1 - ix0, iy1 - iy0)
     if (ix0, iy0, ix1, iy1) == (x, y, x + w, y + h):
@@ -285,7 +308,8 @@ class _Output:
             self.sinks.append(self.masks)
 
     def add(self, frame: np.ndarray, index: int, width: int, height: int, matte: Matte) -> None:
-        window = tuple(int(v) for v in self.camera.windows[min(index, len(self.camera.windows) - 1)])
+        x, y, w, h = self.camera.windows[min(index, len(self.camera.windows) - 1)].tolist()
+        window = (x, y, int(w), int(h))
         picture = window_picture(frame, width, height, window, self.size)  # type: ignore[arg-type]
         local = matte.mapped(window, self.size)  # type: ignore[arg-type]
         if index in self.cuts:
@@ -295,7 +319,7 @@ class _Output:
             self.canvas.clear()
         for look in self.looks:
             layer = look.layer(picture, local)
-            picture = blend(picture, layer, local.presence)
+            picture = blend(picture, layer, local.presence, inplace=True)  # our own array
             if self.canvas is not None:
                 self.canvas.paint(layer, local.presence)
         self.video.write(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420))

@@ -43,41 +43,52 @@ def _colour_array(colour: np.ndarray | Colour, shape: tuple[int, int], rect: tup
     return out
 
 
-def blend(frame: np.ndarray, layer: Layer | None, opacity: float = 1.0) -> np.ndarray:
-    """``frame`` with ``layer`` laid over it at ``opacity`` (0..1); a new array unless nothing changes."""
+def blend(frame: np.ndarray, layer: Layer | None, opacity: float = 1.0, *, inplace: bool = False) -> np.ndarray:
+    """``frame`` with ``layer`` laid over it at ``opacity`` (0..1); a new array unless nothing changes.
+
+    ``inplace`` paints into ``frame`` itself (the compositor's own picture: no 6 MB copy per look
+    per frame); the layer must not be a view of ``frame``.
+    """
     if layer is None or opacity <= 0.0:
         return frame
     out = frame
     if layer.outside > 0:
         a = layer.outside / 255 * opacity
         saved = frame[layer.rect].copy() if layer.rect is not None else None
+        dst = frame if inplace else None
         if isinstance(layer.outside_colour, np.ndarray):
-            out = cv2.addWeighted(frame, 1 - a, layer.outside_colour, a, 0)
+            out = cv2.addWeighted(frame, 1 - a, layer.outside_colour, a, 0, dst=dst)
         elif layer.outside_colour == (0, 0, 0):
-            out = cv2.convertScaleAbs(frame, alpha=1 - a)
+            out = cv2.convertScaleAbs(frame, dst=dst, alpha=1 - a)
         else:
-            out = cv2.add(cv2.convertScaleAbs(frame, alpha=1 - a), tuple(float(c) * a for c in layer.outside_colour) + (0.0,))
+            out = cv2.add(cv2.convertScaleAbs(frame, alpha=1 - a), tuple(float(c) * a for c in layer.outside_colour) + (0.0,), dst=dst)
         if saved is not None:
             out[layer.rect] = saved
     if layer.rect is not None and layer.alpha is not None:
-        if out is frame:
+        if out is frame and not inplace:
             out = frame.copy()
         alpha = layer.alpha if opacity >= 1.0 else cv2.convertScaleAbs(layer.alpha, alpha=opacity)
         if not isinstance(layer.colour, np.ndarray) and tuple(layer.colour) == (0, 0, 0):
             out[layer.rect] = cv2.multiply(out[layer.rect], cv2.cvtColor(cv2.bitwise_not(alpha), cv2.COLOR_GRAY2RGB), scale=1 / 255)
         else:
-            out[layer.rect] = mix(out[layer.rect], _colour_array(layer.colour, alpha.shape, layer.rect), alpha)
+            colour = _colour_array(layer.colour, alpha.shape, layer.rect) if isinstance(layer.colour, np.ndarray) else layer.colour
+            out[layer.rect] = mix(out[layer.rect], colour, alpha)
     return out
 
 
-def mix(base: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def mix(base: np.ndarray, colour: np.ndarray | Colour, alpha: np.ndarray) -> np.ndarray:
     """``base * (1 - alpha) + colour * alpha`` in ``uint8`` (alpha 0..255), exact where alpha is 0 or 255.
 
-    Two 8-bit multiplies beat ``cv2.blendLinear``'s float weights about 3x on a product-sized patch.
+    Two 8-bit multiplies beat ``cv2.blendLinear``'s float weights about 3x on a product-sized patch;
+    a single colour is multiplied as a scalar (no patch-sized colour array is built).
     """
     alpha3 = cv2.cvtColor(alpha, cv2.COLOR_GRAY2RGB)
     kept = cv2.multiply(base, cv2.bitwise_not(alpha3), scale=1 / 255)
-    return cv2.add(kept, cv2.multiply(colour, alpha3, scale=1 / 255))
+    if isinstance(colour, np.ndarray) and colour.ndim == 3:
+        painted = cv2.multiply(colour, alpha3, scale=1 / 255)
+    else:
+        painted = cv2.multiply(alpha3, tuple(float(c) for c in np.ravel(colour)[:3]) + (0.0,), scale=1 / 255)
+    return cv2.add(kept, painted)
 
 
 class OverlayCanvas:

@@ -107,18 +107,22 @@ class Matte:
         x, y = self.origin
         h, w = self.alpha.shape
         # Only the part of the patch inside the window, scaled; a 1 px margin keeps resampling honest.
-        x0, y0 = max(x, wx), max(y, wy)
-        x1, y1 = min(x + w, wx + ww), min(y + h, wy + wh)
+        # A sub-pixel window: whole source pixels covering it; placed at the nearest output pixel.
+        x0, y0 = max(x, math.floor(wx)), max(y, math.floor(wy))
+        x1, y1 = min(x + w, math.ceil(wx + ww)), min(y + h, math.ceil(wy + wh))
         if x0 >= x1 or y0 >= y1:
             return mapped
         ox0, oy0 = int(round((x0 - wx) * sx)), int(round((y0 - wy) * sy))
-        ox1, oy1 = min(out_w, int(round((x1 - wx) * sx))), min(out_h, int(round((y1 - wy) * sy)))
-        if ox1 <= ox0 or oy1 <= oy0:
+        ox1, oy1 = int(round((x1 - wx) * sx)), int(round((y1 - wy) * sy))
+        if ox1 <= max(0, ox0) or oy1 <= max(0, oy0) or ox0 >= out_w or oy0 >= out_h:
             return mapped
         part = self.alpha[y0 - y : y1 - y, x0 - x : x1 - x]
         if (ox1 - ox0, oy1 - oy0) != (part.shape[1], part.shape[0]):
             shrinking = ox1 - ox0 < part.shape[1]
             part = cv2.resize(part, (ox1 - ox0, oy1 - oy0), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        # The covering source pixels may reach a sliver past the window's edges: cut it off.
+        part = part[max(0, -oy0) : out_h - oy0, max(0, -ox0) : out_w - ox0]
+        ox0, oy0 = max(0, ox0), max(0, oy0)
         mapped.alpha, mapped.origin = part, (ox0, oy0)
         return mapped
 

@@ -89,12 +89,15 @@ class MotionPreset:
     dead_band: float  # fraction of the window the product may drift before the camera reacts
     max_speed: float  # source frame sizes per second
     max_accel: float  # source frame sizes per second squared
+    # share of the room the product has inside the safe zone that the camera keeps it out of, each
+    # side: 0 lets the product roam the whole safe zone (fewest moves), more keeps it nearer the middle
+    follow: float = 0.0
 
 
 MOTIONS: dict[str, MotionPreset] = {
-    "slow": MotionPreset("Slow", smoothing=0.35, dead_band=0.10, max_speed=0.30, max_accel=0.6),
-    "default": MotionPreset("Default", smoothing=0.22, dead_band=0.06, max_speed=0.55, max_accel=1.5),
-    "fast": MotionPreset("Fast", smoothing=0.1, dead_band=0.03, max_speed=1.0, max_accel=4.0),
+    "slow": MotionPreset("Slow", smoothing=0.35, dead_band=0.10, max_speed=0.30, max_accel=0.6, follow=0.0),
+    "default": MotionPreset("Default", smoothing=0.22, dead_band=0.06, max_speed=0.55, max_accel=1.5, follow=0.1),
+    "fast": MotionPreset("Fast", smoothing=0.1, dead_band=0.03, max_speed=1.0, max_accel=4.0, follow=0.3),
 }
 
 

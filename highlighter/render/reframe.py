@@ -14,13 +14,16 @@ Per shot, as Google's AutoFlip does (FACTS.md, "Anchors for reframing"):
    (snapped to the frame's centre when that is within 8% of where it would be).
 3. **Sweep** when a constant-speed pan under the speed limit does, and the product moves along it
    (the shot lasts at least 1 s).
-4. **Track** otherwise: the product's centre, held through hidden frames, goes through a dead band
-   (the camera ignores drift smaller than ``dead_band`` of the window), then a smoother that
-   minimises ``sum (p - target)^2 + lambda * sum (acceleration)^2`` subject to the product staying in
-   the safe zone (a Whittaker smoother with an active set), then a hard speed limit run forwards and
-   backwards. ``lambda`` comes from the motion preset's time constant and is raised once when the
-   path's acceleration is over the preset's bound. While the product is away for more than
-   ``LONG_GAP`` the camera waits where it was last seen, then glides to where it comes back.
+4. **Track** otherwise: the L1-style camera (Grundmann et al. 2011): ``taut_string`` through the
+   corridor of origins that keep the product in the safe zone, narrowed by the motion preset's
+   ``follow`` and by the easing; each bend then eased with a Gaussian of the preset's time constant,
+   then a hard speed limit run forwards and backwards. Hidden frames inside a run leave the
+   corridor open. While the product is away for more than ``LONG_GAP`` the camera waits where it
+   was last seen, then glides to where it comes back.
+
+Origins are sub-pixel (the compositor crops between pixels): rounding a slow pan to whole pixels
+would shake it by a pixel every few frames. ``smooth_path``/``constrained_smooth`` (the earlier
+Whittaker smoother) remain for callers that want a least-squares path.
 
 Containment wins over the speed limit: a product that outruns the limit drags the window with it
 rather than leaving the shot.
@@ -170,6 +173,87 @@ def limit_speed(path: np.ndarray, limit: float, lo: np.ndarray, hi: np.ndarray) 
     return np.array(p)
 
 
+def taut_string(lo: np.ndarray, hi: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The shortest path from ``(0, start)`` to ``(n - 1, end)`` with ``lo[i] <= p[i] <= hi[i]``.
+
+    The taut string through the corridor: piecewise linear, bending only where a bound forces it,
+    so it is still where one still window will do and pans at constant speed between bends. It
+    minimises every convex function of the velocity at once (the largest move, the sum of squared
+    moves) and, with its few bends, the summed |acceleration| is close to the least any path inside
+    the corridor can have (the L1-optimal camera of Grundmann et al. 2011). A funnel walk: from
+    each bend, go straight as far as the bounds allow; where they close, bend at the tightest one.
+    """
+    n = lo.size
+    path = np.empty(n)
+    if n == 0:
+        return path
+    lo_, hi_ = lo.tolist(), hi.tolist()
+    lo_[0] = hi_[0] = float(start)
+    lo_[-1] = hi_[-1] = float(end)
+    apex, ay = 0, float(start)
+    path[0] = ay
+    while apex < n - 1:
+        smin, smax, jmin, jmax = -math.inf, math.inf, apex + 1, apex + 1
+        bend = None
+        for k in range(apex + 1, n):
+            d = k - apex
+            su, sl = (hi_[k] - ay) / d, (lo_[k] - ay) / d
+            if sl > smax:  # the lower bound here rises past the upper bound's tightest line
+                bend = (jmax, smax)
+                break
+            if su < smin:
+                bend = (jmin, smin)
+                break
+            if su < smax:
+                smax, jmax = su, k
+            if sl > smin:
+                smin, jmin = sl, k
+        if bend is None:
+            bend = (n - 1, (lo_[-1] - ay) / (n - 1 - apex))
+        j, slope = bend
+        path[apex + 1 : j + 1] = ay + slope * np.arange(1, j - apex + 1)
+        apex, ay = j, float(path[j])
+    return path
+
+
+def _free_end(lo: np.ndarray, hi: np.ndarray) -> float:
+    """Where a path with a free start begins: it is still until a bound makes it move, so at the
+    level of the bound it will bend away from (or the middle of the band if nothing does)."""
+    top, bottom = math.inf, -math.inf
+    for a, b in zip(lo.tolist(), hi.tolist()):
+        if a > top:
+            return top
+        if b < bottom:
+            return bottom
+        top, bottom = min(top, b), max(bottom, a)
+    return (top + bottom) / 2
+
+
+def l1_path(lo: np.ndarray, hi: np.ndarray, sigma: float, follow: float = 0.0) -> np.ndarray:
+    """A still-or-constant-pan camera inside ``[lo, hi]`` with its bends eased over ``sigma`` frames.
+
+    The taut string is planned in the corridor narrowed by how far easing can move it (so the eased
+    path still fits), then eased with a Gaussian (which adds no acceleration: it only spreads each
+    bend), then clipped to the corridor.
+    """
+    n = lo.size
+    if n < 3:
+        return np.clip((lo + hi) / 2, lo, hi)
+    slack = np.maximum(hi - lo, 0)
+    margin = np.minimum(0.45 * slack, np.maximum(2.0 * sigma, follow * slack))
+    a, b = lo + margin, hi - margin
+    path = taut_string(a, b, _free_end(a, b), _free_end(a[::-1], b[::-1]))
+    if sigma >= 0.5:
+        radius = int(3 * sigma)
+        kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+        kernel /= kernel.sum()
+        # Extend linearly past the ends, so a pan that runs to the end is not bent by the padding.
+        left = path[0] - (path[1] - path[0]) * np.arange(radius, 0, -1)
+        right = path[-1] + (path[-1] - path[-2]) * np.arange(1, radius + 1)
+        path = np.convolve(np.concatenate([left, path, right]), kernel, mode="valid")
+    return np.clip(path, lo, hi)
+
+
 def follow_axis(
     starts: np.ndarray,
     lengths: np.ndarray,
@@ -237,14 +321,7 @@ def follow_axis(
     path = np.empty(n)
     runs = _sighted_runs(visible, gap=max(1, round(LONG_GAP * fps)))
     for k, (start, stop) in enumerate(runs):
-        weight = np.where(visible[start:stop], 1.0, 0.05)  # a short gap: the held centre is a hint
-        args = (target[start:stop], weight)
-        # Calmer (up to 1.4x the time constant) when the acceleration bound does not hold; beyond
-        # that the camera would lag the product, and a move containment forces is let through.
-        for scale in (1, 4):
-            part = constrained_smooth(*args, lam * scale, lo[start:stop], hi[start:stop])
-            if part.size < 3 or np.abs(np.diff(part, 2)).max() <= accel:
-                break
+        part = l1_path(lo[start:stop], hi[start:stop], m.smoothing * fps, m.follow)
         path[start:stop] = part
         # While the product is away the camera waits where it was last seen, then glides (ease in,
         # ease out) to where it comes back, arriving as it does.
@@ -275,11 +352,10 @@ def _sighted_runs(visible: np.ndarray, gap: int) -> list[tuple[int, int]]:
 
 
 def _to_pixels(path: np.ndarray, lo: np.ndarray, hi: np.ndarray, room: int) -> np.ndarray:
-    """Round to whole pixels, re-applying containment in whole pixels (an edge at 10.4 needs <= 10)."""
-    origin = np.rint(path)
-    lo_px, hi_px = np.ceil(lo - 1e-6), np.floor(hi + 1e-6)
-    origin = np.where(lo_px <= hi_px, np.clip(origin, lo_px, hi_px), origin)
-    return np.clip(origin, 0, room).astype(int)
+    """Sub-pixel origins (the compositor crops between pixels: rounding would add a pixel of shake
+    on every slow pan), with containment re-applied."""
+    origin = np.where(lo <= hi, np.clip(path, lo, hi), path)
+    return np.clip(origin, 0, room).astype(float)
 
 
 @dataclass
@@ -300,18 +376,18 @@ class CameraPath:
     aspect: tuple[int, int]
     motion: str
     safe_zone: SafeZone
-    windows: np.ndarray  # (n, 4) int: x, y, w, h in source px
+    windows: np.ndarray  # (n, 4): x, y (sub-pixel), w, h (whole) in source px
     shots: list[ShotPlan] = field(default_factory=list)
 
     def rects(self) -> list[Rect]:
-        return [tuple(int(v) for v in row) for row in self.windows]  # type: ignore[misc]
+        return [tuple(int(round(v)) for v in row) for row in self.windows]  # type: ignore[misc]
 
     def to_dict(self, *, output_size: tuple[int, int] | None = None) -> dict[str, Any]:
         """The crop path for editors: windows in source pixels per frame, and the shots."""
         zone = self.safe_zone
         return {
             "version": 1,
-            "units": "source pixels, origin top-left; a window may extend past the frame (padded with blur)",
+            "units": "source pixels, origin top-left, x and y sub-pixel; a window may extend past the frame (padded with blur)",
             "source": {"width": self.width, "height": self.height, "fps": self.fps, "frame_count": len(self.windows)},
             "aspect": f"{self.aspect[0]}:{self.aspect[1]}",
             "output": {"width": output_size[0], "height": output_size[1]} if output_size else None,
@@ -319,7 +395,7 @@ class CameraPath:
             "safe_zone": {"top": zone.top, "bottom": zone.bottom, "left": zone.left, "right": zone.right},
             "shots": [{"start": s.start, "end": s.stop - 1, "mode": s.mode, "zoom": round(s.zoom, 4)} for s in self.shots],
             "frames": [
-                {"index": i, "time": round(i / self.fps, 6), "x": int(x), "y": int(y), "w": int(w), "h": int(h)}
+                {"index": i, "time": round(i / self.fps, 6), "x": round(x, 2), "y": round(y, 2), "w": int(w), "h": int(h)}
                 for i, (x, y, w, h) in enumerate(self.windows.tolist())
             ],
         }
@@ -349,7 +425,7 @@ def plan_camera(
     for i, frame in enumerate(track.frames):
         if frame.visible and frame.box:
             boxes[i] = frame.box
-    windows = np.zeros((n, 4), dtype=int)
+    windows = np.zeros((n, 4))
     plans: list[ShotPlan] = []
     safe_w, safe_h = 1 - zone.left - zone.right, 1 - zone.top - zone.bottom
     most = max(width / cw, height / ch) / min(safe_w, safe_h)  # past this the whole frame shows anyway
