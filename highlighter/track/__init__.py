@@ -8,7 +8,9 @@ A backend is a class built with ``(prompt, info)`` (raising ``TrackError`` when 
 this prompt) that offers ``track(video_path)``, yielding one ``FrameTrack`` per decoded frame in
 order, ``shots(frame_count)`` (inclusive ``[start, end]`` frame ranges) and a ``meta`` dict.
 Backends are swapped by name in ``BACKENDS``; callers never see which one ran except in
-``track.meta["backend"]``.
+``track.meta["backend"]``. ``"auto"`` is ``"memory"``: the tracking controller
+(``controller.TargetController``) over weight-free parts (``parts`` holds their interfaces).
+``"propagate"`` and ``"framewise"`` are the baselines the evaluation compares it with.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any, Protocol
 
 from highlighter.errors import MediaError, TrackError
 from highlighter.media import VideoInfo, probe
+from highlighter.models import BACKEND_NAME as MODEL_BACKEND, ModelBackend, models_available
+from highlighter.track.backends import FramewiseTracker, MemoryTracker, PropagationTracker
 from highlighter.track.colour import ColourTracker
 from highlighter.track.prompt import Prompt
 from highlighter.trackfile import FrameTrack, Track
@@ -40,13 +44,21 @@ class TrackerBackend(Protocol):
     def shots(self, frame_count: int) -> list[list[int]]: ...
 
 
-BACKENDS: dict[str, type[TrackerBackend]] = {"colour": ColourTracker}
-DEFAULT_BACKEND = "colour"  # what "auto" means until a backend with memory lands
+BACKENDS: dict[str, type[TrackerBackend]] = {
+    "memory": MemoryTracker,  # the full tracker: memories, motion prior, re-detection
+    "propagate": PropagationTracker,  # baseline: initialise once, then propagate
+    "framewise": FramewiseTracker,  # baseline: ground the prompt on each frame independently
+    "colour": ColourTracker,  # the first weight-free tracker: one colour blob, frame to frame
+}
+DEFAULT_BACKEND = "memory"
+BACKENDS[MODEL_BACKEND] = ModelBackend  # SAM 2 + OWLv2 + CLIP from HIGHLIGHTER_MODELS_DIR (docs/models.md)
 
 
 def resolve_backend(name: str) -> str:
     """The registered backend ``name`` stands for; ``TrackError`` when there is none."""
-    resolved = DEFAULT_BACKEND if name == "auto" else name
+    resolved = name
+    if name == "auto":  # the model backend when its weights are installed, else the weight-free one
+        resolved = MODEL_BACKEND if models_available() else DEFAULT_BACKEND
     if resolved not in BACKENDS:
         choices = ", ".join(["auto", *sorted(BACKENDS)])
         raise TrackError(f"There is no tracker called '{name}'. Choose one of: {choices}.")

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from highlighter.track.colour import ColourModel
-from highlighter.track.parts import Candidate, WorkFrame, fill_holes
+from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement, fill_holes
 
 
 class FlowColourPropagator:
@@ -29,22 +29,54 @@ class FlowColourPropagator:
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._prev: WorkFrame | None = None
         self._mask: np.ndarray | None = None
+        self._template: np.ndarray | None = None  # the last shape seen without a same-coloured neighbour
+        self._sizes: list[int] = []  # areas of the recent templates, in pixels
+        self.in_contact = False  # whether a same-coloured region touched the target on the last frame
+        self._template_at: np.ndarray | None = None  # ... moved along with the flow since
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-        self.prior_shift: tuple[float, float] | None = None  # the motion prior's guess, set by the caller
+        self.prior: tuple[float, float, float, float] | None = None  # the motion prior's box, set by the caller
 
     def reset(self, frame: WorkFrame, mask: np.ndarray) -> None:
         if self.colour is None:
             self.colour = ColourModel.from_pixels(frame.hsv[mask])
         self._prev, self._mask = frame, mask
+        # Recent sizes are kept across a re-detection: a product re-entering the frame shows a
+        # sliver first, and its full size is what tells growth from a merge with a lookalike.
+        self._template = self._template_at = None
+        self._remember_shape(frame, mask)
 
     def commit(self, frame: WorkFrame, mask: np.ndarray | None) -> None:
         self._prev = frame
         self._mask = mask if mask is not None and mask.any() else None
+        if self._mask is None:
+            self._template = self._template_at = None
+        else:
+            self._remember_shape(frame, self._mask)
 
-    @property
-    def following(self) -> bool:
-        return self._mask is not None
+    def _remember_shape(self, frame: WorkFrame, mask: np.ndarray) -> None:
+        """Keep ``mask`` as the shape template when no other region of its colour touches it.
+
+        While a same-coloured lookalike touches the product their colours merge into one blob, and
+        an outline re-fitted frame after frame creeps onto the lookalike. The template is the last
+        shape seen alone; it moves with the flow and is not re-fitted until the product is alone
+        again, so it holds the product's outline through the contact.
+        """
+        ys, xs = np.nonzero(mask)
+        w, h = frame.size
+        mx, my = int(0.5 * (xs.max() - xs.min())) + 4, int(0.5 * (ys.max() - ys.min())) + 4
+        roi = (max(0, xs.min() - mx), max(0, ys.min() - my), min(w, xs.max() + 1 + mx), min(h, ys.max() + 1 + my))
+        colour = self.colour_mask(frame, roi)
+        _, labels = cv2.connectedComponents(colour.astype(np.uint8), connectivity=8)
+        touching = np.unique(labels[mask & colour])
+        blob = fill_holes(np.isin(labels, touching[touching > 0]))
+        # The largest recent view is the product's full size: a product coming out from behind
+        # something grows fast, but never beyond it; one merged with a lookalike does.
+        known = max(self._sizes, default=np.count_nonzero(mask))
+        self.in_contact = not (blob.any() and np.count_nonzero(blob) <= 1.15 * known)
+        if not self.in_contact:
+            self._template = self._template_at = blob
+            self._sizes = (self._sizes + [int(np.count_nonzero(blob))])[-25:]
 
     def colour_mask(self, frame: WorkFrame, roi: tuple[int, int, int, int] | None = None) -> np.ndarray:
         """Bool mask of the target's colour on ``frame`` (only inside ``roi`` ``[x0, y0, x1, y1]``)."""
@@ -58,28 +90,73 @@ class FlowColourPropagator:
         out[y0:y1, x0:x1] = raw > 0
         return out
 
-    def flow_shift(self, frame: WorkFrame) -> tuple[float, float]:
-        """Median motion of the last mask's pixels from the previous frame to ``frame``, in pixels."""
-        assert self._prev is not None and self._mask is not None
+    def _flow_field(self, frame: WorkFrame) -> np.ndarray:
+        """DIS flow from the previous frame to ``frame`` at half size, ``(h/2, w/2, 2)`` in half-size pixels."""
+        assert self._prev is not None
         a = cv2.resize(self._prev.grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
         b = cv2.resize(frame.grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-        flow = self._flow.calc(a, b, None)
-        small = cv2.resize(self._mask.astype(np.uint8), (a.shape[1], a.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
-        if not small.any():
-            return 0.0, 0.0
-        vectors = flow[small]
-        return 2.0 * float(np.median(vectors[:, 0])), 2.0 * float(np.median(vectors[:, 1]))
+        return self._flow.calc(a, b, None)
 
     def step(self, frame: WorkFrame) -> list[Candidate]:
         if self._mask is None:
             return []
-        shifts = [("flow", self.flow_shift(frame))]
-        if self.prior_shift is not None:
-            shifts.append(("prior", self.prior_shift))
+        flow = self._flow_field(frame)
+        shifts = [("flow", _median_motion(flow, self._mask))]
+        if self._template_at is not None and self.in_contact and self.prior is not None:
+            # In contact the flow mixes the two objects' motions: the motion prior moves the template.
+            ys, xs = np.nonzero(self._template_at)
+            if xs.size:
+                px, py, pw, ph = self.prior
+                dx, dy = px + pw / 2 - (xs.min() + xs.max() + 1) / 2, py + ph / 2 - (ys.min() + ys.max() + 1) / 2
+                self._template_at = _shift(self._template_at, dx, dy)
+        elif self._template_at is not None and self.in_contact:
+            self._template_at = _shift(self._template_at, *_median_motion(flow, self._template_at))
+        elif self._template_at is not None:
+            self._template_at = _shift(self._template_at, *shifts[0][1])
+        if self.prior is not None:
+            ys, xs = np.nonzero(self._mask)
+            cx, cy = (xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2
+            px, py, pw, ph = self.prior
+            shifts.append(("prior", (px + pw / 2 - cx, py + ph / 2 - cy)))
         out: list[Candidate] = []
         for name, (dx, dy) in shifts:
             out += self._fit(frame, _shift(self._mask, dx, dy), name)
+        if self.prior is not None and self.in_contact:
+            # Only in contact with a lookalike: elsewhere a prior box sized on a partial view (a
+            # product coming out from behind something) would hold the mask to that part.
+            boxed = self._in_box(frame, self.prior)
+            if boxed is not None:
+                out.append(boxed)
+        if not self.in_contact:
+            return out
+        if self._template_at is not None and self._template_at.any():
+            held = Candidate.from_mask(fill_holes(self._template_at & self.colour_mask(frame)), source="template")
+            if held is not None:
+                out.append(held)
+        if self._template_at is not None and self._template_at.any():
+            # Judge every candidate against the template's outline: creeping onto a lookalike costs.
+            for c in out:
+                c.quality = np.count_nonzero(c.mask & self._template_at) / max(1, np.count_nonzero(c.mask | self._template_at))
         return out
+
+    def _in_box(self, frame: WorkFrame, box: tuple[float, float, float, float]) -> Candidate | None:
+        """SPARROW's re-segmentation of a box: the target's colour inside the prior box (5% larger).
+
+        It separates the product from a same-coloured lookalike it touches, where the flow-shifted
+        outline creeps onto the lookalike; ``quality`` is the box-mask agreement."""
+        w, h = frame.size
+        x, y, bw, bh = box
+        x0, y0 = max(0, int(x - 0.05 * bw)), max(0, int(y - 0.05 * bh))
+        x1, y1 = min(w, int(np.ceil(x + 1.05 * bw))), min(h, int(np.ceil(y + 1.05 * bh)))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None
+        mask = fill_holes(self.colour_mask(frame, (x0, y0, x1, y1)))
+        cand = Candidate.from_mask(mask, source="box")
+        if cand is None:
+            return None
+        cand.quality = box_mask_agreement(box, cand.box, cand.area)
+        cand.object_score = cand.area / max(1.0, bw * bh)
+        return cand
 
     def _fit(self, frame: WorkFrame, outline: np.ndarray, name: str) -> list[Candidate]:
         if not outline.any():
@@ -87,13 +164,16 @@ class FlowColourPropagator:
         w, h = frame.size
         ys, xs = np.nonzero(outline)
         bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
+        area = int(outline.sum())
+        r = max(2, int(round(0.06 * np.sqrt(area))))
+        if xs.min() == 0 or ys.min() == 0 or xs.max() == w - 1 or ys.max() == h - 1:
+            # Entering through the frame edge, the visible part grows by the product's speed each frame.
+            r = int(0.05 * max(w, h) + 0.5 * np.sqrt(area)) + 4
         # Look well around the outline: a zoom can double the product between frames at low fps.
-        mx, my = int(0.6 * bw) + 4, int(0.6 * bh) + 4
+        mx, my = max(int(0.6 * bw), 2 * r) + 4, max(int(0.6 * bh), 2 * r) + 4
         roi = (max(0, xs.min() - mx), max(0, ys.min() - my), min(w, xs.max() + 1 + mx), min(h, ys.max() + 1 + my))
         colour = self.colour_mask(frame, roi)
-        area = int(outline.sum())
         object_score = float(np.count_nonzero(colour & outline)) / area
-        r = max(2, int(round(0.12 * np.sqrt(area))))
         grown = cv2.dilate(outline.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
         count, labels = cv2.connectedComponents(colour.astype(np.uint8), connectivity=8)
         touching = np.unique(labels[grown & colour])
@@ -101,6 +181,14 @@ class FlowColourPropagator:
         if touching.size == 0:
             return []
         blobs = np.isin(labels, touching)
+        known = max(self._sizes, default=0)
+        if known and np.count_nonzero(blobs) <= 1.15 * known:
+            # Alone in its colour and no bigger than the product: the whole blob is the product, however
+            # it grew (coming back into view, from behind something, a zoom).
+            cand = Candidate.from_mask(fill_holes(blobs), object_score=object_score, source=f"{name}-alone")
+            if cand is not None:
+                cand.quality = max(0.9, np.count_nonzero(cand.mask & outline) / max(1, np.count_nonzero(cand.mask | outline)))
+            return [cand] if cand is not None else []
         out = []
         for mask, source in ((fill_holes(blobs & grown), "fit"), (fill_holes(blobs), "blob")):
             inter = np.count_nonzero(mask & outline)
@@ -109,6 +197,15 @@ class FlowColourPropagator:
             if cand is not None:
                 out.append(cand)
         return out
+
+
+def _median_motion(flow: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    """Median flow over a full-size mask's pixels, in full-size pixels; (0, 0) for an empty mask."""
+    small = cv2.resize(mask.astype(np.uint8), (flow.shape[1], flow.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+    if not small.any():
+        return 0.0, 0.0
+    vectors = flow[small]
+    return 2.0 * float(np.median(vectors[:, 0])), 2.0 * float(np.median(vectors[:, 1]))
 
 
 def _shift(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:

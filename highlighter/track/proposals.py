@@ -1,7 +1,7 @@
 """Class-agnostic candidate regions without weights: colour-quantised segments.
 
 The frame's chromatic pixels are grouped around the peaks of their hue histogram (a one-dimensional
-mean-shift: each peak is one "paint" in the frame), achromatic pixels into near-white and near-black;
+mean-shift: each peak is one "paint" in the frame) and split into vivid and muted layers, achromatic pixels into near-white and near-black;
 each connected region of one group, holes filled, is a candidate. It knows nothing of the prompt:
 the grounder and the memories decide which candidate is the product. Backgrounds of muted, textured
 colour produce no candidates because their saturation is low.
@@ -18,6 +18,7 @@ from highlighter.track.parts import Candidate, WorkFrame, fill_holes
 
 _CHROMA_S, _CHROMA_V = 70, 45  # below these, hue is noise
 _HUE_TOLERANCE = 9  # hue steps either side of a peak that still belong to it
+_VIVID_S = 140  # saturation splitting vivid paint from muted surfaces of the same hue
 
 
 class ColourSegmentProposer:
@@ -39,7 +40,13 @@ class ColourSegmentProposer:
         max_area = self.max_fraction * w * h
         hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
         chroma = (sat >= _CHROMA_S) & (val >= _CHROMA_V)
-        groups = [(peak, _hue_band(hue, peak) & chroma) for peak in _hue_peaks(hue[chroma], min_area)]
+        # Two saturation layers per hue: a vivid product on a muted background of a nearby hue (a
+        # yellow bag on beige stone) is two regions, not one.
+        vivid = sat >= _VIVID_S
+        groups = []
+        for peak in _hue_peaks(hue[chroma], min_area):
+            band = _hue_band(hue, peak) & chroma
+            groups += [(peak, band & vivid), (peak, band & ~vivid)]
         groups.append((-1, (sat < 40) & (val > 200)))  # white-ish
         groups.append((-2, val < 40))  # black-ish
         out: list[Candidate] = []
@@ -73,8 +80,9 @@ def _hue_peaks(hues: np.ndarray, min_count: float) -> list[int]:
     for i in np.argsort(-smooth):
         if band[i] < min_count or smooth[i] <= 0:
             break
-        # A new peak must be outside every kept peak's band (two halves of one paint are one peak).
-        if all(min(abs(i - p), 180 - abs(i - p)) > 2 * _HUE_TOLERANCE for p in peaks):
+        # A new peak must lie outside every kept peak's band; bands may overlap, so a paint next to a
+        # bigger one of a nearby hue (a yellow bag on orange-brown stone) still gets its own peak.
+        if all(min(abs(i - p), 180 - abs(i - p)) > _HUE_TOLERANCE for p in peaks):
             left, right = smooth[(i - 1) % 180], smooth[(i + 1) % 180]
             if smooth[i] >= left and smooth[i] >= right:
                 peaks.append(int(i))

@@ -44,3 +44,14 @@ class CutDetector:
         starts = [0, *[c for c in self.cuts if 0 < c < frame_count]]
         ends = [s - 1 for s in starts[1:]] + [frame_count - 1]
         return [[s, e] for s, e in zip(starts, ends)]
+
+
+def frame_histogram(frame: np.ndarray) -> np.ndarray:
+    """The 8x8x8 RGB histogram of a thumbnail of ``frame``, as ``is_cut`` compares them."""
+    thumb = cv2.resize(frame, _THUMB, interpolation=cv2.INTER_AREA)
+    return cv2.calcHist([thumb], [0, 1, 2], None, [8, 8, 8], [0, 256, 0, 256, 0, 256])
+
+
+def is_cut(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two neighbouring frames' histograms differ by a hard cut (either order)."""
+    return 1.0 - cv2.compareHist(a, b, cv2.HISTCMP_CORREL) > CUT_THRESHOLD

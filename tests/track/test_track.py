@@ -27,7 +27,7 @@ def test_it_follows_a_named_colour(red_video):
     assert [f.index for f in track.frames] == list(range(75))
     assert track.frames[25].time == pytest.approx(1.0)
     assert track.shots == [[0, 74]]
-    assert track.meta["backend"] == "colour" and track.meta["colour"] == "red"
+    assert track.meta["backend"] == "memory" and track.meta["colour"] == "red"
     assert all(0.0 <= f.score <= 1.0 for f in track.frames)
 
 

@@ -1,0 +1,173 @@
+"""Tracker backends for ``track_video``: the memory controller and the two baselines, weight-free.
+
+Each is built with ``(prompt, info)`` and streams one ``FrameTrack`` per frame from ``track``:
+
+1. find the initial target (the prompted frame, or the best of several key frames);
+2. if that is not frame 0, track backwards to frame 0 first (decoding earlier frames in chunks),
+   holding only the compact track frames (COCO RLE) until they can be yielded in order;
+3. track forwards from the initial frame to the end.
+
+Frames are analysed at a working resolution (long side at most ``max_side`` pixels); masks are
+scaled back to the video's size before encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from highlighter.errors import TrackError
+from highlighter.media import VideoInfo
+from highlighter.track.baselines import FramewiseController, PropagationController
+from highlighter.track.colour import ColourModel
+from highlighter.track.controller import ControllerSettings, TargetController
+from highlighter.track.embedding import HistogramEmbedder
+from highlighter.track.frames import FrameSource, work_size
+from highlighter.track.grounding import CueGrounder
+from highlighter.track.initialise import InitialTarget, find_initial_target
+from highlighter.track.memory import DistractorMemory, TargetMemory
+from highlighter.track.prompt import Prompt
+from highlighter.track.propagation import FlowColourPropagator
+from highlighter.track.proposals import ColourSegmentProposer
+from highlighter.track.shots import MIN_SHOT_SECONDS, frame_histogram, is_cut
+from highlighter.trackfile import FrameTrack
+
+NO_CUE_MESSAGE = (
+    "Name the product's colour or shape (for example 'the red handbag' or 'the round box') "
+    "or click on it; this tracker needs one of them."
+)
+
+
+class _StreamingTracker:
+    """The shared driver; subclasses say which controller follows the target."""
+
+    name = ""
+
+    def __init__(self, prompt: Prompt, info: VideoInfo, *, max_side: int = 640) -> None:
+        self.prompt, self.info = prompt, info
+        self.fps = info.fps or 25.0
+        self.work_size = work_size(info, max_side)
+        scale = (self.work_size[0] / info.width, self.work_size[1] / info.height)
+        self.grounder = CueGrounder(prompt, scale)
+        if not self.grounder.can_ground() and not self.grounder.prompted_frames():
+            raise TrackError(NO_CUE_MESSAGE)
+        self.proposer = ColourSegmentProposer()
+        self.embedder = HistogramEmbedder()
+        self.settings = ControllerSettings()
+        self.colour: ColourModel | None = None
+        self._cuts: set[int] = set()
+        self._meta: dict[str, Any] = {}
+
+    def make_controller(self, init: InitialTarget):
+        raise NotImplementedError
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {
+            "colour": self.grounder.colour or "learned from the prompt",
+            "colour_model": self.colour.to_dict() if self.colour else None,
+            "work_size": list(self.work_size),
+            **self._meta,
+        }
+
+    def shots(self, frame_count: int) -> list[list[int]]:
+        starts = [0, *sorted(c for c in self._cuts if 0 < c < frame_count)]
+        ends = [s - 1 for s in starts[1:]] + [frame_count - 1]
+        return [[s, e] for s, e in zip(starts, ends)]
+
+    def track(self, video_path: str | Path) -> Iterator[FrameTrack]:
+        source = FrameSource(video_path, self.info, self.work_size)
+        init = find_initial_target(source, self.info.frame_count, self.proposer, self.grounder, self.embedder)
+        self.colour = ColourModel.from_pixels(init.frame.hsv[init.candidate.mask])
+        key = init.frame.index
+        self._meta.update({"init_frame": key, "init_score": round(init.score, 3)})
+        min_gap = max(1, int(round(MIN_SHOT_SECONDS * self.fps)))
+        events: list[tuple[int, str]] = []
+        if key > 0:
+            # Backwards first: frames before the key frame must be yielded before it.
+            controller = self.make_controller(init)
+            previous, last_cut, held = frame_histogram(init.frame.rgb), None, []
+            for frame in source.backward(key):
+                hist = frame_histogram(frame.rgb)
+                cut = is_cut(hist, previous) and (last_cut is None or last_cut - (frame.index + 1) >= min_gap)
+                previous = hist
+                if cut:
+                    self._cuts.add(frame.index + 1)
+                    last_cut = frame.index + 1
+                held.append(self._frame_track(frame.index, *controller.step(frame, cut)))
+            events += getattr(controller, "events", [])
+            yield from reversed(held)
+            del held
+        controller = self.make_controller(init)
+        yield self._frame_track(key, init.candidate.mask, init.score)
+        # AutoFlip's 0.2 s between cuts, counted from the last cut found (or the video's start).
+        previous, last_cut = frame_histogram(init.frame.rgb), max(self._cuts, default=0)
+        for frame in source.forward(key + 1):
+            hist = frame_histogram(frame.rgb)
+            cut = is_cut(previous, hist) and frame.index - last_cut >= min_gap
+            previous = hist
+            if cut:
+                self._cuts.add(frame.index)
+                last_cut = frame.index
+            yield self._frame_track(frame.index, *controller.step(frame, cut))
+        events += getattr(controller, "events", [])
+        self._meta["events"] = sorted(events)
+
+    def _frame_track(self, index: int, mask: np.ndarray | None, score: float) -> FrameTrack:
+        time = index / self.fps
+        if mask is None or not mask.any():
+            return FrameTrack.hidden(index, time)
+        if mask.shape[::-1] != (self.info.width, self.info.height):
+            # Linear interpolation then a 50% threshold gives smoother edges than nearest neighbour.
+            up = cv2.resize(mask.astype(np.uint8) * 255, (self.info.width, self.info.height), interpolation=cv2.INTER_LINEAR)
+            mask = up > 127
+        return FrameTrack.from_mask(index, time, mask, float(np.clip(score, 0.0, 1.0)))
+
+
+class MemoryTracker(_StreamingTracker):
+    """The full tracker: target and distractor memories, Kalman prior, drift detection, re-detection."""
+
+    name = "memory"
+
+    def make_controller(self, init: InitialTarget) -> TargetController:
+        controller = TargetController(
+            self.proposer,
+            self.grounder,
+            FlowColourPropagator(self.colour),
+            self.embedder,
+            TargetMemory(),
+            DistractorMemory(),
+            self.settings,
+        )
+        controller.start(init.frame, init.candidate)
+        for index, vector in init.seeds:
+            controller.memory.add(vector, index)
+        return controller
+
+
+class PropagationTracker(_StreamingTracker):
+    """Baseline: initialise once, then propagate (no memory, re-detection or motion prior)."""
+
+    name = "propagate"
+
+    def make_controller(self, init: InitialTarget) -> PropagationController:
+        controller = PropagationController(FlowColourPropagator(self.colour), self.settings)
+        controller.start(init.frame, init.candidate)
+        return controller
+
+
+class FramewiseTracker(_StreamingTracker):
+    """Baseline: ground the prompt on every frame independently."""
+
+    name = "framewise"
+
+    def make_controller(self, init: InitialTarget) -> FramewiseController:
+        controller = FramewiseController(
+            self.proposer, self.grounder, self.embedder, FlowColourPropagator(self.colour), self.settings
+        )
+        controller.start(init.frame, init.candidate)
+        return controller

@@ -1,0 +1,68 @@
+"""Working-resolution frames, forwards from any frame or backwards in bounded chunks.
+
+A backward pass (frames before the key frame, processed from the key frame towards frame 0) decodes
+the earlier part of the video in chunks of ``chunk`` frames, last chunk first, each with its own
+ffmpeg seek, so memory holds at most one chunk of working-resolution frames whatever the length.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+
+from highlighter.errors import MediaError
+from highlighter.media import FFMPEG, VideoInfo, iter_frames
+from highlighter.track.parts import WorkFrame
+
+
+def work_size(info: VideoInfo, max_side: int) -> tuple[int, int]:
+    """``(width, height)`` with the long side at most ``max_side``, both even."""
+    scale = min(1.0, max_side / max(info.width, info.height))
+    return max(2, int(round(info.width * scale / 2)) * 2), max(2, int(round(info.height * scale / 2)) * 2)
+
+
+class FrameSource:
+    """Decodes ``path`` at ``size`` (``(width, height)``, the working resolution)."""
+
+    def __init__(self, path: str | Path, info: VideoInfo, size: tuple[int, int]) -> None:
+        self.path, self.info, self.size = Path(path), info, size
+        self._scale = None if size == (info.width, info.height) else size
+
+    def forward(self, start: int = 0) -> Iterator[WorkFrame]:
+        """Frames ``start``, ``start + 1``, ... to the end (earlier frames are decoded and dropped)."""
+        with closing(iter_frames(self.path, size=self._scale)) as frames:
+            for index, rgb in enumerate(frames):
+                if index >= start:
+                    yield WorkFrame(index, rgb)
+
+    def backward(self, end: int, chunk: int = 50) -> Iterator[WorkFrame]:
+        """Frames ``end - 1``, ``end - 2``, ... 0, decoded ``chunk`` frames at a time."""
+        stop = end
+        while stop > 0:
+            start = max(0, stop - chunk)
+            frames = self._read(start, stop - start)
+            if len(frames) != stop - start:
+                raise MediaError("This video could not be read back for tracking; it may be damaged. Export it again.")
+            for offset in range(len(frames) - 1, -1, -1):
+                yield WorkFrame(start + offset, frames[offset])
+            del frames
+            stop = start
+
+    def _read(self, start: int, count: int) -> list[np.ndarray]:
+        width, height = self.size
+        cmd = [FFMPEG, "-v", "error", "-nostdin"]
+        if start > 0:
+            # Half a frame early: timestamps are rounded to the timebase (as media.extract_frame does).
+            cmd += ["-ss", f"{(start - 0.5) / self.info.fps:.6f}"]
+        cmd += ["-i", str(self.path), "-map", "0:v:0", "-frames:v", str(count)]
+        if self._scale:
+            cmd += ["-vf", f"scale={width}:{height}:flags=area"]
+        cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "pipe:1"]
+        proc = subprocess.run(cmd, capture_output=True, timeout=600)
+        size = width * height * 3
+        data = proc.stdout
+        return [np.frombuffer(data, np.uint8, size, k * size).reshape(height, width, 3) for k in range(len(data) // size)]

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from highlighter.eval.metrics import (
+    FrameScores,
+    box_stability,
+    boundary_f,
+    boundary_tolerance,
+    false_visible,
+    frame_scores,
+    identity_switches,
+    mask_iou,
+    reacquisition_delays,
+)
+from highlighter.trackfile import FrameTrack, Track
+
+
+def square(h, w, x, y, size):
+    m = np.zeros((h, w), bool)
+    m[y : y + size, x : x + size] = True
+    return m
+
+
+class Truth:
+    """Hand-made ground truth: a list of target masks and, per frame, the other objects' masks."""
+
+    def __init__(self, masks, others=None):
+        self.masks, self.others = masks, others or [[] for _ in masks]
+        self.frame_count = len(masks)
+
+    def mask(self, i):
+        return self.masks[i]
+
+    def other_masks(self, i):
+        return self.others[i]
+
+
+def track_of(masks):
+    h, w = masks[0].shape
+    return Track(
+        video={"width": w, "height": h, "fps": 25.0, "frame_count": len(masks)},
+        prompt={},
+        frames=[FrameTrack.from_mask(i, i / 25, m, 1.0) for i, m in enumerate(masks)],
+    )
+
+
+@pytest.mark.parametrize(("h", "w", "pixels"), [(480, 854, 8), (360, 640, 6), (1080, 1920, 18), (10, 10, 1)])
+def test_the_boundary_tolerance_is_davis_s(h, w, pixels):
+    assert boundary_tolerance(h, w) == pixels
+
+
+def test_j_is_one_when_both_masks_are_empty_and_zero_when_one_is():
+    empty = np.zeros((20, 20), bool)
+    assert mask_iou(empty, empty) == 1.0
+    assert mask_iou(square(20, 20, 2, 2, 5), empty) == 0.0
+
+
+def test_j_of_two_overlapping_squares():
+    a, b = square(40, 40, 0, 0, 10), square(40, 40, 5, 0, 10)  # 50 shared of 150
+    assert mask_iou(a, b) == pytest.approx(50 / 150)
+
+
+def test_f_is_one_for_empty_pairs_and_zero_when_one_mask_is_empty():
+    empty = np.zeros((60, 80), bool)
+    assert boundary_f(empty, empty) == 1.0
+    assert boundary_f(square(60, 80, 10, 10, 20), empty) == 0.0
+    assert boundary_f(empty, square(60, 80, 10, 10, 20)) == 0.0
+
+
+def test_f_forgives_a_shift_within_the_tolerance_and_not_beyond():
+    h, w = 360, 640  # tolerance 6 px
+    truth = square(h, w, 100, 100, 80)
+    assert boundary_f(truth, truth) == 1.0
+    assert boundary_f(square(h, w, 106, 100, 80), truth) == 1.0
+    # Shifted 7 px: the two vertical edges miss (the horizontal ones still mostly match).
+    shifted = boundary_f(square(h, w, 107, 100, 80), truth)
+    assert 0.3 < shifted < 0.9
+    assert boundary_f(square(h, w, 300, 200, 40), truth) == 0.0
+
+
+def test_f_counts_a_boundary_on_the_frame_edge_like_davis():
+    truth = square(50, 50, 30, 30, 20)  # touches the bottom-right corner
+    assert boundary_f(truth, truth) == 1.0
+
+
+def test_j_and_f_of_a_track():
+    h, w = 60, 80
+    truth = Truth([square(h, w, 10, 10, 20), np.zeros((h, w), bool)])
+    perfect = frame_scores(track_of([square(h, w, 10, 10, 20), np.zeros((h, w), bool)]), truth)
+    assert perfect.jf == 1.0
+    missed = frame_scores(track_of([np.zeros((h, w), bool), square(h, w, 10, 10, 20)]), truth)
+    assert missed.jf == 0.0
+
+
+def test_identity_switches_count_frames_on_another_object():
+    h, w = 40, 60
+    target, other = square(h, w, 0, 0, 10), square(h, w, 30, 0, 10)
+    truth = Truth([target] * 3, [[other]] * 3)
+    track = track_of([target, other, target | square(h, w, 28, 0, 4)])
+    assert identity_switches(track, truth) == 1
+
+
+def test_false_visible_counts_frames_shown_while_the_target_is_absent():
+    h, w = 20, 20
+    empty = np.zeros((h, w), bool)
+    truth = Truth([square(h, w, 0, 0, 5), empty, empty, empty])
+    track = track_of([square(h, w, 0, 0, 5), empty, square(h, w, 3, 3, 4), empty])
+    assert false_visible(track, truth) == (1, 3)
+
+
+def test_reacquisition_delay_runs_from_the_return_to_the_first_good_frame():
+    j = np.array([1, 1, 1, 1, 0.2, 0.4, 0.9, 1, 1, 1])
+    absent = [False, False, True, True, False, False, False, False, False, False]
+    assert reacquisition_delays(FrameScores(j, j), absent) == [2]
+    # After a cut the product must be found again too; never found: the run's length.
+    j2 = np.array([1, 1, 1, 0, 0, 0])
+    assert reacquisition_delays(FrameScores(j2, j2), [False] * 6, shot_starts=[0, 3]) == [3]
+
+
+def test_box_stability_of_a_perfect_and_a_jittery_track():
+    truth = [[10.0, 10.0, 20.0, 20.0]] * 4
+    assert box_stability(truth, truth) == {"fragment": 0.0, "centre": 0.0, "scale_ratio": 0.0}
+    jitter = [[10.0, 10.0, 20, 20], [12.0, 10.0, 20, 20], [10.0, 10.0, 20, 20], None]
+    s = box_stability(jitter, truth)
+    assert s["fragment"] == pytest.approx(1 / 3)
+    assert s["centre"] == pytest.approx(np.std([0, 0.1, 0]))
+    assert s["scale_ratio"] == 0.0

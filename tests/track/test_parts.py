@@ -1,0 +1,136 @@
+"""The controller's parts on small synthetic inputs: Kalman, memories, re-identification, proposals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from highlighter.eval.scenarios import PathObject, build
+from highlighter.eval.synthetic import PALETTE, _background
+from highlighter.track.embedding import HistogramEmbedder
+from highlighter.track.frames import FrameSource
+from highlighter.track.grounding import CueGrounder, shape_word
+from highlighter.track.kalman import KalmanBoxFilter
+from highlighter.track.memory import DistractorMemory, TargetMemory, kmeans_medoids
+from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement
+from highlighter.track.prompt import Prompt
+from highlighter.track.proposals import ColourSegmentProposer
+from highlighter.media import probe
+
+
+def scene_frame(objects, seed=0, w=320, h=180):
+    rgb = _background(w, h, seed, "textured").copy()
+    for o in objects:
+        o.draw(rgb, 0.0)
+    return WorkFrame(0, rgb)
+
+
+def obj(colour, shape, x, y, r=(18.0, 14.0)):
+    return PathObject(PALETTE[colour], shape, r, ((0.0, x, y, 1.0),))
+
+
+def test_the_kalman_filter_learns_a_constant_velocity():
+    kf = KalmanBoxFilter()
+    kf.initiate((0.0, 50.0, 20.0, 10.0))
+    for step in range(1, 30):
+        kf.predict()
+        kf.update((3.0 * step, 50.0, 20.0, 10.0))
+    x, y, w, h = kf.predict()
+    assert x == pytest.approx(3.0 * 30, abs=0.5) and y == pytest.approx(50.0, abs=0.1)
+    assert (w, h) == pytest.approx((20.0, 10.0), abs=0.1)
+    assert kf.stable == 29
+
+
+def test_the_kalman_filter_holds_its_course_without_measurements():
+    kf = KalmanBoxFilter()
+    kf.initiate((0.0, 0.0, 10.0, 10.0))
+    for step in range(1, 10):
+        kf.predict()
+        kf.update((2.0 * step, 0.0, 10.0, 10.0))
+    first = kf.predict()[0]
+    second = kf.predict()[0]
+    assert second - first == pytest.approx(2.0, abs=0.3)  # an occluded product keeps moving
+
+
+def test_kmeans_medoids_pick_one_member_per_cluster():
+    rng = np.random.default_rng(0)
+    centres = np.eye(4)
+    vectors = np.concatenate([c + 0.05 * rng.normal(size=(10, 4)) for c in centres])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    medoids = kmeans_medoids(vectors, 4)
+    assert sorted(set(m // 10 for m in medoids)) == [0, 1, 2, 3]
+
+
+def test_target_memory_is_bounded_and_keeps_the_prompt():
+    memory = TargetMemory(k=4, capacity=16)
+    first = np.r_[1.0, np.zeros(7)]
+    memory.add(first, 0)
+    for i in range(1, 200):
+        v = np.r_[0.0, np.random.default_rng(i).random(7)]
+        memory.add(v / np.linalg.norm(v), i)
+    assert len(memory) <= 16
+    assert memory.similarity(first) == pytest.approx(1.0)
+    assert len(memory.prototypes) <= 4
+
+
+def test_distractor_memory_refreshes_duplicates_and_forgets_the_oldest():
+    memory = DistractorMemory(capacity=2)
+    a, b, c = np.eye(3)
+    memory.add(a)
+    memory.add(a * 1.0)
+    assert len(memory) == 1
+    memory.add(b)
+    memory.add(c)
+    assert len(memory) == 2 and memory.similarity(a) == 0.0 and memory.similarity(c) == 1.0
+    assert DistractorMemory().similarity(a) == 0.0
+
+
+def test_reidentification_tells_a_same_coloured_lookalike_of_another_shape():
+    embedder, proposer = HistogramEmbedder(), ColourSegmentProposer()
+    first = scene_frame([obj("red", "ellipse", 80, 60), obj("red", "rect", 240, 120)])
+    later = scene_frame([obj("red", "ellipse", 200, 70, (20.0, 15.0)), obj("red", "rect", 90, 130)], seed=1)
+    cands = {c.box[0] < 160: c for c in proposer.propose(first)}
+    target, lookalike = cands[True], cands[False]
+    memory, distractors = TargetMemory(), DistractorMemory()
+    memory.add(embedder.embed(first, target), 0)
+    distractors.add(embedder.embed(first, lookalike))
+    moved = {c.box[0] > 160: c for c in proposer.propose(later)}
+    back, other = embedder.embed(later, moved[True]), embedder.embed(later, moved[False])
+    assert memory.similarity(back) > distractors.similarity(back)
+    assert distractors.similarity(other) > memory.similarity(other)
+
+
+def test_the_proposer_finds_each_coloured_object_and_not_the_background():
+    frame = scene_frame([obj("red", "ellipse", 80, 60), obj("blue", "rect", 240, 120), obj("green", "ellipse", 160, 140)])
+    cands = ColourSegmentProposer().propose(frame)
+    assert len(cands) == 3
+    assert all(0.8 < c.area / (np.pi * 18 * 14 if c.box[0] < 200 and c.box[1] < 100 else c.area) < 1.2 for c in cands)
+
+
+def test_the_grounder_reads_colour_and_shape_words():
+    assert shape_word("the round red ball") == "round" and shape_word("a blue gift box") == "boxy"
+    frame = scene_frame([obj("red", "ellipse", 80, 60), obj("red", "rect", 240, 120), obj("blue", "ellipse", 160, 140)])
+    cands = ColourSegmentProposer().propose(frame)
+    scores = CueGrounder(Prompt(text="the red ball"), (1.0, 1.0)).score(frame, cands)
+    best = cands[int(np.argmax(scores))]
+    assert best.box[0] < 100  # the red ellipse, not the red box or the blue ball
+
+
+def test_box_mask_agreement_is_sparrow_s_score():
+    assert box_mask_agreement((0, 0, 10, 10), (0, 0, 10, 10), 100) == pytest.approx(1.0)
+    # A mask filling a quarter of the box: IoU of the boxes 0.25, area ratio 0.25.
+    assert box_mask_agreement((0, 0, 10, 10), (0, 0, 5, 5), 25) == pytest.approx(0.8 * 0.25 + 0.2 / (1 + np.log(4)))
+
+
+def test_backward_chunks_decode_the_same_frames_as_a_forward_pass(tmp_path):
+    from highlighter.eval.scenarios import write_scenario
+
+    scenario = build("smooth", 0, width=160, height=90)
+    scenario = type(scenario)(**{**scenario.__dict__, "frame_count": 30, "_bases": {}})
+    write_scenario(tmp_path / "v.mp4", scenario)
+    info = probe(tmp_path / "v.mp4")
+    source = FrameSource(tmp_path / "v.mp4", info, (160, 90))
+    forward = {f.index: f.rgb.copy() for f in source.forward()}
+    backward = list(source.backward(30, chunk=7))
+    assert [f.index for f in backward] == list(range(29, -1, -1))
+    assert all(np.array_equal(f.rgb, forward[f.index]) for f in backward)
