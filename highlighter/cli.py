@@ -3,6 +3,8 @@
     python -m highlighter track VIDEO --prompt "the red handbag" --out track.json
     python -m highlighter track VIDEO --point 320,180@0 --out track.json
     python -m highlighter render VIDEO --track track.json --style spotlight --aspect 9:16 --out out.mp4
+    python -m highlighter eval --families lookalike,occlusion --seeds 5
+    python -m highlighter models check
 """
 
 from __future__ import annotations
@@ -140,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--crop-path", help="also write the camera's crop path as JSON, for editors")
     render.add_argument("--out", required=True)
     render.set_defaults(func=_render)
+
+    from highlighter.eval.cli import add_eval_parser
+    from highlighter.models.cli import add_models_parser
+
+    add_eval_parser(sub)
+    add_models_parser(sub)
     return parser
 
 

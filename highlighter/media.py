@@ -485,6 +485,7 @@ class VideoWriter:
     Use as a context manager; ``write(frame)`` takes ``(height, width, 3)`` ``uint8`` RGB arrays, or
     with ``pix_fmt="yuv420p"`` ``(height * 3 / 2, width)`` I420 arrays (``cv2.COLOR_RGB2YUV_I420``),
     which the encoder takes as they are (BT.601 limited range, as ffmpeg's own RGB conversion).
+    ``scale_to=(W, H)`` has the encoder scale the frames to that output size (bilinear).
     The audio of ``audio_from`` (if it has any) is re-encoded as AAC and padded with silence or cut
     so it lasts exactly as long as the frames written. On an exception inside the ``with`` block the
     encoder is killed and the partial file removed.
@@ -501,9 +502,11 @@ class VideoWriter:
         crf: int = 20,
         preset: str = "veryfast",
         pix_fmt: str = "rgb24",
+        scale_to: tuple[int, int] | None = None,
     ) -> None:
-        if width % 2 or height % 2:
-            raise MediaError(f"The output size {width}x{height} must be even for H.264.")
+        out_w, out_h = scale_to or (width, height)
+        if out_w % 2 or out_h % 2:
+            raise MediaError(f"The output size {out_w}x{out_h} must be even for H.264.")
         self.path, self.width, self.height = Path(path), width, height
         self.shape = _frame_shape(width, height, pix_fmt)
         cmd = [
@@ -515,6 +518,10 @@ class VideoWriter:
             # apad + -shortest: the video decides the length, so a short audio track never cuts frames.
             cmd += ["-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?", "-af", "apad",
                     "-c:a", "aac", "-b:a", "192k", "-shortest"]  # fmt: skip
+        if scale_to is not None:
+            # Scaling (and the RGB to YUV conversion) in the encoder process: swscale's threads do it
+            # while Python draws the next frame, and the pipe carries the smaller picture.
+            cmd += ["-vf", f"scale={out_w}:{out_h}:flags=bilinear"]
         cmd += [
             "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
             "-movflags", "+faststart", "-f", "mp4", str(self.path),

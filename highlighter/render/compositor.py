@@ -297,7 +297,23 @@ class _Output:
 
     def open(self, video_path: Path, fps: float) -> None:
         width, height = self.size
-        writer = VideoWriter(self.spec.out_path, width, height, fps, audio_from=video_path, pix_fmt="yuv420p")
+        # When the camera's window has one size and the output enlarges it (a 9:16 window of a 1080p
+        # source is 608 px wide, the output 1080), draw the looks at the window's size and let the
+        # encoder scale: a third of the pixels to draw, convert and pipe. Looks size themselves from
+        # the picture's short side, so they look the same. Editor outputs keep the output size.
+        sizes = np.unique(np.asarray(self.camera.windows)[:, 2:].astype(int), axis=0)
+        self.work_size = self.size
+        if (
+            self.spec.aspect is not None
+            and not self.spec.overlay_path
+            and not self.spec.masks_dir
+            and len(sizes) == 1
+            and sizes[0][0] < width
+        ):
+            self.work_size = (int(sizes[0][0]), int(sizes[0][1]))
+            writer = VideoWriter(self.spec.out_path, *self.work_size, fps, audio_from=video_path, scale_to=self.size)
+        else:
+            writer = VideoWriter(self.spec.out_path, width, height, fps, audio_from=video_path, pix_fmt="yuv420p")
         self.video = _Background(writer)
         self.sinks.append(self.video)
         if self.spec.overlay_path:
@@ -310,8 +326,8 @@ class _Output:
     def add(self, frame: np.ndarray, index: int, width: int, height: int, matte: Matte) -> None:
         x, y, w, h = self.camera.windows[min(index, len(self.camera.windows) - 1)].tolist()
         window = (x, y, int(w), int(h))
-        picture = window_picture(frame, width, height, window, self.size)  # type: ignore[arg-type]
-        local = matte.mapped(window, self.size)  # type: ignore[arg-type]
+        picture = window_picture(frame, width, height, window, self.work_size)  # type: ignore[arg-type]
+        local = matte.mapped(window, self.work_size)  # type: ignore[arg-type]
         if index in self.cuts:
             for look in self.looks:
                 look.reset()
@@ -322,7 +338,10 @@ class _Output:
             picture = blend(picture, layer, local.presence, inplace=True)  # our own array
             if self.canvas is not None:
                 self.canvas.paint(layer, local.presence)
-        self.video.write(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420))
+        if self.work_size == self.size:
+            self.video.write(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420))
+        else:
+            self.video.write(picture)  # RGB at the window's size; the encoder scales and converts
         if self.canvas is not None:
             self.overlay.write(self.canvas.rgba())
         if self.spec.masks_dir:
