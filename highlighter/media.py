@@ -479,7 +479,74 @@ def write_jpeg(frame: np.ndarray, path: str | Path, *, max_width: int = 640, qua
 # --- encoding ------------------------------------------------------------------------------------
 
 
-class VideoWriter:
+class FrameSink:
+    """Raw ``uint8`` frames of ``shape`` piped into ``ffmpeg <input_args> -i pipe:0 <output_args>``.
+
+    The output appears only when complete: on an error (or ``abort``) ffmpeg is killed and
+    ``remove()`` deletes what it wrote. Use as a context manager: an exception inside the ``with``
+    block aborts, a clean exit closes (and raises ``MediaError`` if ffmpeg failed).
+    """
+
+    stopped_message = "The video encoder stopped unexpectedly. Try the render again."
+    failed_message = "The video could not be encoded. Try the render again."
+
+    def __init__(self, input_args: list[str], output_args: list[str], shape: tuple[int, ...], path: Path) -> None:
+        self.path, self.shape = path, shape
+        cmd = [FFMPEG, "-v", "error", "-y", "-nostdin", *input_args, "-i", "pipe:0", *output_args]
+        self._err = tempfile.TemporaryFile()  # a file, not a pipe: an unread full pipe would hang ffmpeg
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._err)
+        self.frames_written = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.shape != self.shape or frame.dtype != np.uint8:
+            raise ValueError(f"expected a {self.shape} uint8 frame, got {frame.shape} {frame.dtype}")
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame).data)
+        except BrokenPipeError:
+            detail = _stderr_tail(self._err)
+            self.abort()
+            raise MediaError(self.stopped_message) from RuntimeError(detail)
+        self.frames_written += 1
+
+    def _close_stdin(self) -> None:
+        if self._proc.stdin and not self._proc.stdin.closed:
+            try:
+                self._proc.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def close(self) -> None:
+        self._close_stdin()
+        code = self._proc.wait()
+        detail = _stderr_tail(self._err)
+        self._err.close()
+        if code != 0:
+            self.remove()
+            raise MediaError(self.failed_message) from RuntimeError(detail)
+
+    def abort(self) -> None:
+        self._proc.kill()
+        self._proc.wait()
+        self._close_stdin()
+        if not self._err.closed:
+            self._err.close()
+        self.remove()
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class VideoWriter(FrameSink):
     """Encode RGB frames to H.264 MP4 (yuv420p, +faststart), optionally muxing another file's audio.
 
     Use as a context manager; ``write(frame)`` takes ``(height, width, 3)`` ``uint8`` RGB arrays, or
@@ -507,70 +574,19 @@ class VideoWriter:
         out_w, out_h = scale_to or (width, height)
         if out_w % 2 or out_h % 2:
             raise MediaError(f"The output size {out_w}x{out_h} must be even for H.264.")
-        self.path, self.width, self.height = Path(path), width, height
-        self.shape = _frame_shape(width, height, pix_fmt)
-        cmd = [
-            FFMPEG, "-v", "error", "-y", "-nostdin",
-            "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-framerate", _rate_text(fps),
-            "-i", "pipe:0",
-        ]  # fmt: skip
+        self.width, self.height = width, height
+        source = ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}", "-framerate", _rate_text(fps)]
+        output: list[str] = []
         if audio_from is not None:
             # apad + -shortest: the video decides the length, so a short audio track never cuts frames.
-            cmd += ["-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?", "-af", "apad",
-                    "-c:a", "aac", "-b:a", "192k", "-shortest"]  # fmt: skip
+            output += ["-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?", "-af", "apad",
+                       "-c:a", "aac", "-b:a", "192k", "-shortest"]  # fmt: skip
         if scale_to is not None:
             # Scaling (and the RGB to YUV conversion) in the encoder process: swscale's threads do it
             # while Python draws the next frame, and the pipe carries the smaller picture.
-            cmd += ["-vf", f"scale={out_w}:{out_h}:flags=bilinear"]
-        cmd += [
+            output += ["-vf", f"scale={out_w}:{out_h}:flags=bilinear"]
+        output += [
             "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-            "-movflags", "+faststart", "-f", "mp4", str(self.path),
+            "-movflags", "+faststart", "-f", "mp4", str(path),
         ]  # fmt: skip
-        self._err = tempfile.TemporaryFile()  # a file, not a pipe: an unread full pipe would hang ffmpeg
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._err)
-        self.frames_written = 0
-
-    def write(self, frame: np.ndarray) -> None:
-        if frame.shape != self.shape or frame.dtype != np.uint8:
-            raise ValueError(f"expected a {self.shape} uint8 frame, got {frame.shape} {frame.dtype}")
-        assert self._proc.stdin is not None
-        try:
-            self._proc.stdin.write(np.ascontiguousarray(frame).data)
-        except BrokenPipeError:
-            detail = _stderr_tail(self._err)
-            self.abort()
-            raise MediaError("The video encoder stopped unexpectedly. Try the render again.") from RuntimeError(detail)
-        self.frames_written += 1
-
-    def close(self) -> None:
-        if self._proc.stdin and not self._proc.stdin.closed:
-            try:
-                self._proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        code = self._proc.wait()
-        detail = _stderr_tail(self._err)
-        self._err.close()
-        if code != 0:
-            self.path.unlink(missing_ok=True)
-            raise MediaError("The video could not be encoded. Try the render again.") from RuntimeError(detail)
-
-    def abort(self) -> None:
-        self._proc.kill()
-        self._proc.wait()
-        if self._proc.stdin and not self._proc.stdin.closed:
-            try:
-                self._proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        self._err.close()
-        self.path.unlink(missing_ok=True)
-
-    def __enter__(self) -> VideoWriter:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+        super().__init__(source, output, _frame_shape(width, height, pix_fmt), Path(path))

@@ -12,14 +12,11 @@ MP4), and appear only when complete: on an error the partial output is removed.
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from pathlib import Path
 
-import numpy as np
 
 from highlighter.errors import MediaError
-from highlighter.media import FFMPEG, _rate_text, _stderr_tail
+from highlighter.media import FrameSink, _rate_text
 
 OVERLAY_FORMATS = {
     # VP9 alpha needs yuva420p; alt-ref frames are off because libvpx drops alpha with them.
@@ -29,62 +26,19 @@ OVERLAY_FORMATS = {
 }  # fmt: skip
 
 
-class _FfmpegSink:
-    """Raw frames of ``shape`` (uint8) into ``ffmpeg <input> <output_args>``; killed and cleaned on error."""
+class _EditorSink(FrameSink):
+    stopped_message = "The editor output could not be written. Try the render again."
+    failed_message = "The editor output could not be encoded. Try the render again."
 
-    def __init__(self, input_args: list[str], output_args: list[str], shape: tuple[int, ...], cleanup: Path) -> None:
-        self.shape, self.cleanup = shape, cleanup
-        cmd = [FFMPEG, "-v", "error", "-y", "-nostdin", *input_args, "-i", "pipe:0", *output_args]
-        self._err = tempfile.TemporaryFile()  # a file, not a pipe: an unread full pipe would hang ffmpeg
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._err)
-        self.frames_written = 0
-
-    def write(self, frame: np.ndarray) -> None:
-        if frame.shape != self.shape or frame.dtype != np.uint8:
-            raise ValueError(f"expected a {self.shape} uint8 frame, got {frame.shape} {frame.dtype}")
-        assert self._proc.stdin is not None
-        try:
-            self._proc.stdin.write(np.ascontiguousarray(frame).data)
-        except BrokenPipeError:
-            detail = _stderr_tail(self._err)
-            self.abort()
-            raise MediaError("The editor output could not be written. Try the render again.") from RuntimeError(detail)
-        self.frames_written += 1
-
-    def close(self) -> None:
-        assert self._proc.stdin is not None
-        try:
-            self._proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        code = self._proc.wait()
-        detail = _stderr_tail(self._err)
-        self._err.close()
-        if code != 0:
-            self._remove()
-            raise MediaError("The editor output could not be encoded. Try the render again.") from RuntimeError(detail)
-
-    def abort(self) -> None:
-        self._proc.kill()
-        self._proc.wait()
-        if self._proc.stdin and not self._proc.stdin.closed:
-            try:
-                self._proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        if not self._err.closed:
-            self._err.close()
-        self._remove()
-
-    def _remove(self) -> None:
-        if self.cleanup.is_dir():  # a mask folder may hold other files: remove only ours
-            for png in self.cleanup.glob("mask_*.png"):
+    def remove(self) -> None:
+        if self.path.is_dir():  # a mask folder may hold other files: remove only ours
+            for png in self.path.glob("mask_*.png"):
                 png.unlink(missing_ok=True)
         else:
-            self.cleanup.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
 
 
-class OverlayWriter(_FfmpegSink):
+class OverlayWriter(_EditorSink):
     """RGBA ``(height, width, 4)`` frames to a transparent ``.webm`` (VP9) or ``.mov`` (ProRes 4444)."""
 
     def __init__(self, path: str | Path, width: int, height: int, fps: float) -> None:
@@ -98,7 +52,7 @@ class OverlayWriter(_FfmpegSink):
         super().__init__(source, [*args, str(path)], (height, width, 4), path)
 
 
-class MaskSequenceWriter(_FfmpegSink):
+class MaskSequenceWriter(_EditorSink):
     """Greyscale ``(height, width)`` masks to ``directory/mask_000000.png``, one file per frame."""
 
     def __init__(self, directory: str | Path, width: int, height: int) -> None:
