@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from highlighter.errors import MediaError
 from highlighter.media import FrameSink, _rate_text
 
