@@ -21,10 +21,8 @@ from highlighter.errors import TrackError
 from highlighter.media import VideoInfo
 from highlighter.models.settings import ModelSettings
 from highlighter.track.backends import MemoryTracker
-from highlighter.track.controller import ControllerSettings, TargetController
+from highlighter.track.controller import ControllerSettings
 from highlighter.track.frames import work_size
-from highlighter.track.initialise import InitialTarget
-from highlighter.track.memory import DistractorMemory, TargetMemory
 from highlighter.track.parts import Candidate, WorkFrame
 from highlighter.track.prompt import Prompt
 
@@ -98,24 +96,11 @@ class ModelTracker(MemoryTracker):
             "compiled": self.runtime.compile,
         }
 
-    def make_controller(self, init: InitialTarget) -> TargetController:
+    def make_propagator(self):
         from highlighter.models.sam2_video import Sam2Propagator
 
-        # One propagator per pass: the backward and forward passes each start from the key frame.
-        propagator = Sam2Propagator(self.frames)
-        controller = TargetController(
-            self.proposer,
-            self.grounder,
-            _EmbedInBatches(propagator, self.embedder),
-            self.embedder,
-            TargetMemory(),
-            DistractorMemory(),
-            self.settings,
-        )
-        controller.start(init.frame, init.candidate)
-        for index, vector in init.seeds:
-            controller.memory.add(vector, index)
-        return controller
+        # The embedder is fed each frame's candidates in one batch before the controller asks.
+        return _EmbedInBatches(Sam2Propagator(self.frames), self.embedder)
 
     def _grid_points(self) -> int:
         """Points per side of the proposal grid: the setting, else one per 64 px of SAM 2's input

@@ -133,11 +133,15 @@ class MemoryTracker(_StreamingTracker):
 
     name = "memory"
 
+    def make_propagator(self):
+        """The propagator for one pass (the backward and forward passes each start from the key frame)."""
+        return FlowColourPropagator(self.colour)
+
     def make_controller(self, init: InitialTarget) -> TargetController:
         controller = TargetController(
             self.proposer,
             self.grounder,
-            FlowColourPropagator(self.colour),
+            self.make_propagator(),
             self.embedder,
             TargetMemory(),
             DistractorMemory(),
