@@ -31,6 +31,8 @@ def requeue_stale_jobs(*, stale_seconds: int | None = None) -> list[str]:
     sent: list[str] = []
     candidates = [
         (Video, {"status": Video.Status.INGESTING}, tasks.ingest_video),
+        # The key-frame preview before confirmation has no job row; its video's heartbeat stands in.
+        (Video, {"status": Video.Status.READY, "confirmed_at": None, "preview__status": "running"}, tasks.preview_video),
         (TrackJob, {"status": JobStatus.RUNNING}, tasks.track_video),
         (RenderJob, {"status": JobStatus.RUNNING}, tasks.render_video),
     ]
