@@ -8,21 +8,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from django.core.files.uploadedfile import TemporaryUploadedFile
 
 from highlighter.trackfile import Track
 from tests.conftest import wait_for
 from tests.e2e.conftest import login
 from webapp.videos import services, storage
 from webapp.videos.models import JobStatus, TrackJob, Video
+from webapp.videos.uploads import uploaded_file_from_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _upload(owner, path: Path, *, aspects=()) -> Video:
-    upload = TemporaryUploadedFile(path.name, "video/mp4", path.stat().st_size, None)
-    upload.write(path.read_bytes())
-    upload.seek(0)
+    upload = uploaded_file_from_path(path)
     return services.video_create(
         owner=owner, uploaded_file=upload, description="the red ball", styles=["spotlight"], aspects=list(aspects),
         auto_confirm=True,

@@ -4,15 +4,14 @@ whose worker died is taken over."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.utils import timezone
 
 from highlighter.trackfile import Track
 from webapp.videos import services, storage
 from webapp.videos.models import JobStatus, RenderJob, TrackJob, Video
+from webapp.videos.uploads import uploaded_file_from_path
 from workers import tasks
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def uploaded_video(alice, red_ball_video, django_capture_on_commit_callbacks):
     path, _ = red_ball_video
-    upload = TemporaryUploadedFile("ball.mp4", "video/mp4", Path(path).stat().st_size, None)
-    upload.write(Path(path).read_bytes())
-    upload.seek(0)
+    upload = uploaded_file_from_path(path)
     with django_capture_on_commit_callbacks():  # keep the tasks out of the broker: we run them here
         video = services.video_create(
             owner=alice, uploaded_file=upload, description="the red ball", styles=["spotlight"], aspects=["9:16"],

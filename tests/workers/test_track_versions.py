@@ -4,16 +4,15 @@ not in shot; and the splice rule itself (highlighter.track.revise)."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import TemporaryUploadedFile
 
 from highlighter.trackfile import FrameTrack, Track
 from highlighter.track.revise import hide_range, splice
 from tests.conftest import truth_track
 from webapp.videos import services, storage
 from webapp.videos.models import JobStatus, TrackJob, Video
+from webapp.videos.uploads import uploaded_file_from_path
 from workers import tasks
 
 pytestmark = pytest.mark.django_db
@@ -59,9 +58,7 @@ def test_hiding_a_stretch_keeps_the_rest(red_ball_video):
 @pytest.fixture
 def ingested_video(alice, red_ball_video, django_capture_on_commit_callbacks):
     path, _ = red_ball_video
-    upload = TemporaryUploadedFile("ball.mp4", "video/mp4", Path(path).stat().st_size, None)
-    upload.write(Path(path).read_bytes())
-    upload.seek(0)
+    upload = uploaded_file_from_path(path)
     with django_capture_on_commit_callbacks():
         video = services.video_create(owner=alice, uploaded_file=upload, description="the red ball", styles=["spotlight"], aspects=[])
     with django_capture_on_commit_callbacks(execute=False) as sent:

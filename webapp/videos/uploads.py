@@ -3,7 +3,11 @@ and an upload over ``UPLOAD_MAX_BYTES`` is stopped as soon as it crosses the lim
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from django.conf import settings
+from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.files.uploadhandler import StopUpload, TemporaryFileUploadHandler
 
 
@@ -20,3 +24,13 @@ class SizeLimitUploadHandler(TemporaryFileUploadHandler):
             self.request.upload_too_large = True
             raise StopUpload(connection_reset=False)
         return super().receive_data_chunk(raw_data, start)
+
+
+def uploaded_file_from_path(path: str | Path, *, content_type: str = "video/mp4") -> TemporaryUploadedFile:
+    """A file on disk as an upload, for the demo command and tests: copied in chunks, never whole."""
+    path = Path(path)
+    upload = TemporaryUploadedFile(path.name, content_type, path.stat().st_size, None)
+    with path.open("rb") as src:
+        shutil.copyfileobj(src, upload, 1024 * 1024)
+    upload.seek(0)
+    return upload

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.core.management.base import BaseCommand
 
 from highlighter.eval.synthetic import make_moving_object_video
 from webapp.videos import services
+from webapp.videos.uploads import uploaded_file_from_path
 
 
 class Command(BaseCommand):
@@ -40,11 +40,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo user '{username}' ready; sample videos in {demo_dir}")
 
     def _upload(self, user, path: Path, description: str) -> None:
-        upload = TemporaryUploadedFile(path.name, "video/mp4", path.stat().st_size, None)
-        with open(path, "rb") as src:
-            for chunk in iter(lambda: src.read(1024 * 1024), b""):
-                upload.write(chunk)
-        upload.seek(0)
+        upload = uploaded_file_from_path(path)
         try:
             services.video_create(
                 owner=user, uploaded_file=upload, description=description, styles=["spotlight"], aspects=["9:16"],
