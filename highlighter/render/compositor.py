@@ -222,28 +222,27 @@ def _prefetch(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
     stop = threading.Event()
     end = object()
 
+    def put(item: object) -> bool:
+        """Queue ``item`` unless the consumer stopped meanwhile (then False)."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
     def run() -> None:
         item: object = end
         try:
             for frame in frames:
-                while not stop.is_set():
-                    try:
-                        q.put(frame, timeout=0.1)
-                        break
-                    except queue.Full:
-                        pass
-                if stop.is_set():
+                if not put(frame):
                     break
         except BaseException as e:  # the decoder's error, re-raised in the consumer
             item = e
         finally:
             frames.close()  # type: ignore[attr-defined]  # kills ffmpeg if we stopped early
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                pass
+        put(item)
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
