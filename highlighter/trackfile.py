@@ -41,6 +41,52 @@ def decode_mask(rle: dict[str, Any]) -> np.ndarray:
     return coco_mask.decode({"size": list(rle["size"]), "counts": rle["counts"].encode("ascii")}).astype(bool)
 
 
+def rle_counts(counts: str) -> np.ndarray:
+    """The run lengths of a COCO compressed RLE string, as ``int64`` (pycocotools' ``rleFrString``).
+
+    Each count is 5-bit groups, least significant first, as characters from ``'0'``; bit 0x20 says
+    another group follows and bit 0x10 of the last group is the sign. From the fourth count on, a
+    count is stored as its difference to the count two before it.
+    """
+    c = np.frombuffer(counts.encode("ascii"), np.uint8).astype(np.int64) - 48
+    if c.size == 0:
+        return np.zeros(0, np.int64)
+    last = (c & 0x20) == 0
+    group = np.concatenate(([0], np.cumsum(last)[:-1]))
+    starts = np.flatnonzero(np.concatenate(([True], last[:-1])))
+    shift = 5 * (np.arange(c.size) - starts[group])
+    values = np.add.reduceat((c & 0x1F) << shift, starts)
+    negative = (c[last] & 0x10) != 0
+    values[negative] -= np.left_shift(1, shift[last][negative] + 5)
+    out = values.copy()
+    out[2::2] = np.cumsum(values[2::2])
+    out[1::2] = np.cumsum(values[1::2])
+    return out
+
+
+def decode_mask_region(rle: dict[str, Any], x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+    """``decode_mask(rle)[y0:y1, x0:x1]``, decoding only those columns (a product's box, not 1080p).
+
+    The runs are column-major, so columns ``x0..x1`` are one stretch of them; rows are cut after.
+    """
+    height, width = (int(v) for v in rle["size"])
+    x0, x1 = max(0, x0), min(width, x1)
+    y0, y1 = max(0, y0), min(height, y1)
+    if x0 >= x1 or y0 >= y1:
+        return np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
+    lengths = rle_counts(rle["counts"])
+    ends = np.cumsum(lengths)
+    begin, stop = x0 * height, x1 * height
+    first = int(np.searchsorted(ends, begin, side="right"))
+    last = int(np.searchsorted(ends, stop, side="left"))
+    runs = np.arange(first, min(last + 1, lengths.size))
+    clipped = np.minimum(ends[runs], stop) - np.maximum(ends[runs] - lengths[runs], begin)
+    flat = np.repeat((runs % 2).astype(bool), clipped)  # runs alternate, zeros first
+    if flat.size < stop - begin:  # counts that fall short of the frame: the rest is background
+        flat = np.concatenate((flat, np.zeros(stop - begin - flat.size, bool)))
+    return flat.reshape(x1 - x0, height).T[y0:y1]
+
+
 def mask_box(mask: np.ndarray) -> list[float] | None:
     """The tight ``[x, y, w, h]`` box of a boolean mask, in pixels, or None when it is empty."""
     rows = np.flatnonzero(mask.any(axis=1))
@@ -111,6 +157,15 @@ class Track:
             if frame.visible and frame.mask is not None:
                 return decode_mask(frame.mask)
         return np.zeros((self.height, self.width), dtype=bool)
+
+    def mask_region(self, index: int, x0: int, y0: int, x1: int, y1: int) -> np.ndarray:
+        """``self.mask(index)[y0:y1, x0:x1]`` (clipped to the frame), decoding only that part."""
+        if 0 <= index < len(self.frames):
+            frame = self.frames[index]
+            if frame.visible and frame.mask is not None:
+                return decode_mask_region(frame.mask, x0, y0, x1, y1)
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(self.width, x1), min(self.height, y1)
+        return np.zeros((max(0, y1 - y0), max(0, x1 - x0)), bool)
 
     def visible_fraction(self) -> float:
         if not self.frames:

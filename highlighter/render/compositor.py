@@ -6,7 +6,7 @@ mask sequence), and only a few frames are in memory at a time::
     decoder thread:  ffmpeg -> raw I420 frames (the decoder's own format: no conversion, half the bytes)
     main thread:     matte (source px) -> per output: crop the window, convert only that to RGB,
                      scale to the output size, pad, map the matte, lay the looks' layers over it
-    encoder threads: RGB -> I420 (OpenCV) -> ffmpeg libx264 (+ the source's audio); RGBA overlay; PNGs
+    encoder threads: RGB -> I420 (OpenCV) -> ffmpeg (scale) libx264 (+ the source's audio); RGBA overlay; PNGs
 
 Pipe reads and writes and OpenCV calls release the GIL, so decoding, drawing and encoding overlap.
 Each output has the same frame count and frame rate as the input, so it lasts as long.
@@ -310,9 +310,15 @@ class _Output:
             and sizes[0][0] < width
         ):
             self.work_size = (int(sizes[0][0]), int(sizes[0][1]))
-            writer = VideoWriter(self.spec.out_path, *self.work_size, fps, audio_from=video_path, scale_to=self.size)
-        else:
-            writer = VideoWriter(self.spec.out_path, width, height, fps, audio_from=video_path, pix_fmt="yuv420p")
+        # I420 into the encoder: half the bytes of RGB, and ffmpeg's scaler then only resamples planes
+        # (as a bare crop-and-scale does) instead of converting colour as well. Odd sizes have no
+        # exact I420 layout, so they go as RGB.
+        self.yuv = self.work_size[0] % 2 == 0 and self.work_size[1] % 2 == 0
+        writer = VideoWriter(
+            self.spec.out_path, *self.work_size, fps, audio_from=video_path,
+            pix_fmt="yuv420p" if self.yuv else "rgb24",
+            scale_to=self.size if self.work_size != self.size else None,
+        )  # fmt: skip
         self.video = _Background(writer)
         self.sinks.append(self.video)
         if self.spec.overlay_path:
@@ -337,10 +343,8 @@ class _Output:
             picture = blend(picture, layer, local.presence, inplace=True)  # our own array
             if self.canvas is not None:
                 self.canvas.paint(layer, local.presence)
-        if self.work_size == self.size:
-            self.video.write(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420))
-        else:
-            self.video.write(picture)  # RGB at the window's size; the encoder scales and converts
+        # At the window's size when the encoder scales up (see ``open``).
+        self.video.write(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420) if self.yuv else picture)
         if self.canvas is not None:
             self.overlay.write(self.canvas.rgba())
         if self.spec.masks_dir:

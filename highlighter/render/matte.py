@@ -235,14 +235,19 @@ class MatteStream:
 
     def _patch(self, index: int) -> tuple[int, int, np.ndarray]:
         if index not in self._cache:
-            mask = self.track.mask(index)
-            # The track's box is the mask's tight box; scanning a 1080p mask for it costs more than the look.
+            # The track's box is the mask's tight box: decode just that part (a 1080p mask costs more
+            # than the look). A box that misses the mask (an edited file) falls back to the whole mask.
             box = self.track.frames[index].box
-            if box is None or not mask[int(box[1]) : int(box[1] + box[3]), int(box[0]) : int(box[0] + box[2])].any():
-                box = mask_box(mask) or (0, 0, 0, 0)
-            x, y = max(0, int(math.floor(box[0]))), max(0, int(math.floor(box[1])))
-            x1, y1 = int(math.ceil(box[0] + box[2])), int(math.ceil(box[1] + box[3]))
-            self._cache[index] = (x, y, mask[y:y1, x:x1])
+            patch = None
+            if box is not None:
+                x, y = max(0, int(math.floor(box[0]))), max(0, int(math.floor(box[1])))
+                x1, y1 = int(math.ceil(box[0] + box[2])), int(math.ceil(box[1] + box[3]))
+                patch = self.track.mask_region(index, x, y, x1, y1)
+            if patch is None or not patch.any():
+                mask = self.track.mask(index)
+                x, y, w, h = (int(v) for v in mask_box(mask) or (0, 0, 0, 0))
+                patch = mask[y : y + h, x : x + w]
+            self._cache[index] = (x, y, patch)
         return self._cache[index]
 
     def matte(self, index: int) -> Matte:
