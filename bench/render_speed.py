@@ -1,6 +1,6 @@
 """Render speed against bare ffmpeg, and peak memory against input length. Prints JSON.
 
-    .venv/bin/python bench/render_speed.py [--seconds 10] [--memory-seconds 30 120]
+    .venv/bin/python bench/render_speed.py [--seconds 10] [--memory-seconds 30 120] [--skip-speed | --skip-memory]
 
 Speed: a 1920x1080 30 fps source with sound is reframed to 9:16 at 1080x1920 with spotlight +
 outline by ``render_video``, and by a bare ``ffmpeg -i src -vf sendcmd,crop,scale -c:v libx264
@@ -178,9 +178,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--memory-seconds", type=float, nargs=2, default=[30.0, 120.0])
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="render-bench-") as tmp:
-        result = {"speed": speed(Path(tmp), args.seconds, args.repeats)}
+        result = {} if args.skip_speed else {"speed": speed(Path(tmp), args.seconds, args.repeats)}
         if not args.skip_memory:
             result["memory"] = memory(Path(tmp), list(args.memory_seconds))
     result["cpu_count"] = len(os.sched_getaffinity(0))
