@@ -16,7 +16,9 @@ Families (all on textured backgrounds, 25 fps):
   elsewhere. Prompted by description.
 - ``crossing``: a lookalike of another colour crosses in front of the target, twice.
 - ``samecolour``: a lookalike of the same colour and another shape crosses behind the target,
-  twice; prompted by a point or a box on frame 0 (colour words cannot tell them apart).
+  twice; prompted by a point or a box on frame 0 (colour words cannot tell them apart). Both
+  products turn steadily in the hand (30 to 50 degrees over the clip), so the prompted frame's
+  view of the target goes stale.
 - ``occlusion``: a foreground panel hides the target completely for about a second.
 - ``exit``: the target leaves through one side and comes back through the other, while a
   same-colour lookalike of another shape stays in view; prompted by a box on frame 0.
@@ -56,6 +58,7 @@ class PathObject(Drawable):
     Times in seconds, centres in pixels; before the first key and after the last it holds still.
     Two keys a few milliseconds apart make a jump (an object that leaves on one side and comes
     back on the other). ``radius`` is the semi-axes (or half-sides) at scale 1, in pixels.
+    ``turns`` are ``(t, degrees)`` keys of its in-plane rotation, the same way (none: upright).
     """
 
     rgb: tuple[int, int, int]
@@ -63,22 +66,29 @@ class PathObject(Drawable):
     radius: tuple[float, float]
     keys: tuple[tuple[float, float, float, float], ...]
     shading: float = 0.12
+    turns: tuple[tuple[float, float], ...] = ()
 
     def geometry(self, t: float, width: int) -> tuple[float, float, float, float]:
-        keys = self.keys
-        if t <= keys[0][0]:
-            _, cx, cy, s = keys[0]
-        elif t >= keys[-1][0]:
-            _, cx, cy, s = keys[-1]
-        else:
-            k = next(i for i in range(1, len(keys)) if keys[i][0] >= t)
-            (t0, x0, y0, s0), (t1, x1, y1, s1) = keys[k - 1], keys[k]
-            a = (t - t0) / (t1 - t0)
-            cx, cy, s = x0 + a * (x1 - x0), y0 + a * (y1 - y0), s0 + a * (s1 - s0)
+        _, cx, cy, s = _interpolate(self.keys, t)
         return cx, cy, self.radius[0] * s, self.radius[1] * s
+
+    def angle(self, t: float) -> float:
+        return _interpolate(self.turns, t)[1] if self.turns else 0.0
 
     def fill_rgb(self) -> tuple[int, int, int]:
         return self.rgb
+
+
+def _interpolate(keys: tuple[tuple[float, ...], ...], t: float) -> tuple[float, ...]:
+    """The key at time ``t`` (each key's first value), linear between keys, held outside them."""
+    if t <= keys[0][0]:
+        return keys[0]
+    if t >= keys[-1][0]:
+        return keys[-1]
+    k = next(i for i in range(1, len(keys)) if keys[i][0] >= t)
+    a, b = keys[k - 1], keys[k]
+    w = (t - a[0]) / (b[0] - a[0])
+    return tuple(x + w * (y - x) for x, y in zip(a, b))
 
 
 @dataclass(frozen=True)
@@ -97,15 +107,7 @@ class Camera:
     light: float = 0.0
 
     def view(self, t: float) -> tuple[float, float, float]:
-        keys = self.keys
-        if t <= keys[0][0]:
-            return keys[0][1:]
-        if t >= keys[-1][0]:
-            return keys[-1][1:]
-        k = next(i for i in range(1, len(keys)) if keys[i][0] >= t)
-        (t0, *a), (t1, *b) = keys[k - 1], keys[k]
-        w = (t - t0) / (t1 - t0)
-        return tuple(x + w * (y - x) for x, y in zip(a, b))  # type: ignore[return-value]
+        return _interpolate(self.keys, t)[1:]  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class _Viewed(Drawable):
     @property
     def shading(self) -> float:  # type: ignore[override]
         return self.obj.shading
+
+    def angle(self, t: float) -> float:
+        return self.obj.angle(t)
 
     def geometry(self, t: float, width: int) -> tuple[float, float, float, float]:
         cx, cy, rx, ry = self.obj.geometry(t, width)
@@ -371,13 +376,24 @@ def _visual_prompt(obj: Drawable, w: int, h: int, *, box: bool) -> dict[str, Any
     return {"text": "", "points": [[cx, cy, 0, 1]]}
 
 
+def _turns(rng: np.random.Generator, seconds: float) -> tuple[tuple[float, float], ...]:
+    """A steady in-plane turn from upright to 30..50 degrees either way over the clip."""
+    return ((0.0, 0.0), (seconds, float(rng.choice((-1, 1)) * rng.uniform(30, 50))))
+
+
 def _samecolour(rng, seed, w, h, fps) -> Scenario:
     (c,) = _pick_colours(rng, 1)
     shape = str(rng.choice(("ellipse", "rect")))
     radius = _radius(rng, w, h)
     a, b = _crossing_paths(rng, w, h, offset=0.35 * radius[1])
-    target = PathObject(PALETTE[c], shape, radius, a)
-    lookalike = PathObject(PALETTE[c], "rect" if shape == "ellipse" else "ellipse", _radius(rng, w, h), b)
+    # Products in real clips turn in the hand as they move, so the prompted frame's view goes stale
+    # (SPARROW's case against a static target token). Drawn from a generator of their own so that
+    # paths, sizes, colours and background stay those of the seed.
+    spin = np.random.default_rng((seed, FAMILIES.index("samecolour"), 99))
+    turns = [_turns(spin, 5.0) for _ in range(2)]
+    target = PathObject(PALETTE[c], shape, radius, a, turns=turns[0])
+    other = "rect" if shape == "ellipse" else "ellipse"
+    lookalike = PathObject(PALETTE[c], other, _radius(rng, w, h), b, turns=turns[1])
     prompt = _visual_prompt(target, w, h, box=bool(seed % 2))
     return _single_shot("samecolour", seed, w, h, fps, 5.0, [lookalike, target], 1, prompt, rng)
 

@@ -57,7 +57,9 @@ def _smoothstep(x: float) -> float:
 
 class Drawable:
     """A filled ``shape`` (``"ellipse"`` or ``"rect"``) whose ``geometry(t, width)`` gives
-    ``(cx, cy, rx, ry)`` in pixels at time ``t`` seconds; ``fill_rgb()`` its sRGB colour."""
+    ``(cx, cy, rx, ry)`` in pixels at time ``t`` seconds, ``angle(t)`` its in-plane rotation in
+    degrees (clockwise on screen, about the centre; 0 unless a subclass turns it) and ``fill_rgb()``
+    its sRGB colour."""
 
     shape: str
     shading: float
@@ -65,18 +67,27 @@ class Drawable:
     def geometry(self, t: float, width: int) -> tuple[float, float, float, float]:
         raise NotImplementedError
 
+    def angle(self, t: float) -> float:
+        return 0.0
+
     def fill_rgb(self) -> tuple[int, int, int]:
         raise NotImplementedError
 
     def footprint(self, t: float, width: int, height: int) -> tuple[slice, slice, np.ndarray] | None:
         """The shape's pixels at time ``t`` as ``(rows, cols, bool ROI)``, or None when off-frame."""
         cx, cy, rx, ry = self.geometry(t, width)
-        x0, x1 = max(0, math.floor(cx - rx)), min(width, math.ceil(cx + rx) + 1)
-        y0, y1 = max(0, math.floor(cy - ry)), min(height, math.ceil(cy + ry) + 1)
+        turn = math.radians(self.angle(t))
+        # Half-extents of the (turned) shape's bounding box; a rect's corners reach furthest.
+        c, s = abs(math.cos(turn)), abs(math.sin(turn))
+        ex, ey = rx * c + ry * s, rx * s + ry * c
+        x0, x1 = max(0, math.floor(cx - ex)), min(width, math.ceil(cx + ex) + 1)
+        y0, y1 = max(0, math.floor(cy - ey)), min(height, math.ceil(cy + ey) + 1)
         if x0 >= x1 or y0 >= y1:
             return None
         xs = np.arange(x0, x1, dtype=np.float64)[None, :] + 0.5 - cx
         ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5 - cy
+        if turn:  # the pixel's offset in the shape's own axes
+            xs, ys = xs * math.cos(turn) + ys * math.sin(turn), ys * math.cos(turn) - xs * math.sin(turn)
         if self.shape == "ellipse":
             roi = (xs / rx) ** 2 + (ys / ry) ** 2 <= 1.0
         else:

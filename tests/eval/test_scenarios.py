@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from highlighter.eval.scenarios import FAMILIES, build
+from highlighter.eval.scenarios import FAMILIES, PathObject, build
 from highlighter.track.prompt import Prompt
 
 
@@ -59,3 +59,25 @@ def test_samecolour_has_a_lookalike_of_the_same_paint_and_another_shape():
     lookalike, target = scenario.shots[0].objects
     assert lookalike.fill_rgb() == target.fill_rgb() and lookalike.shape != target.shape
     assert not scenario.prompt["text"]
+
+
+def test_samecolour_products_turn_in_the_hand():
+    for seed in range(5):
+        scenario = build("samecolour", seed)
+        lookalike, target = scenario.shots[0].objects
+        end = scenario.frame_count / scenario.fps
+        assert target.angle(0.0) == 0.0 and 30 <= abs(target.angle(end)) <= 50
+        assert 30 <= abs(lookalike.angle(end)) <= 50
+        # Turning keeps the product's size: only its outline's orientation changes.
+        upright = PathObject(target.rgb, target.shape, target.radius, target.keys)
+        area = lambda o: o.footprint(end, scenario.width, scenario.height)[2].sum()  # noqa: E731
+        assert area(target) == pytest.approx(area(upright), rel=0.03)
+
+
+def test_a_quarter_turn_swaps_a_rectangle_s_sides():
+    turned = PathObject((200, 30, 30), "rect", (20.0, 8.0), ((0.0, 50.0, 40.0, 1.0),), turns=((0.0, 90.0),))
+    swapped = PathObject((200, 30, 30), "rect", (8.0, 20.0), ((0.0, 50.0, 40.0, 1.0),))
+    a, b = turned.footprint(0.0, 100, 80), swapped.footprint(0.0, 100, 80)
+    full = np.zeros((2, 80, 100), bool)
+    full[0][a[0], a[1]], full[1][b[0], b[1]] = a[2], b[2]
+    assert np.array_equal(full[0], full[1])
