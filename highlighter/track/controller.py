@@ -15,8 +15,10 @@ Per frame, while it follows the target:
    the distractor memory.
 
 While the target is lost (occlusion, exit, after a cut) every frame is re-detected: class-agnostic
-proposals of the target's colour, re-identified against the target memory and rejected when they
-look more like a known lookalike. The track says ``visible: false`` until one is accepted.
+proposals and every region of the target's colour, re-identified against the target memory and
+rejected when they look more like a known lookalike. A product coming out from behind something is
+accepted from its first sliver (3% of its usual area), since appearance, not size, says what it is.
+The track says ``visible: false`` until one is accepted.
 
 Everything is at working resolution. Processing order may be backwards in time (the part before
 the key frame); nothing here depends on the direction.
@@ -27,12 +29,22 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.kalman import KalmanBoxFilter
 from highlighter.track.memory import DistractorMemory, TargetMemory
-from highlighter.track.parts import Candidate, Embedder, Propagator, Proposer, WorkFrame, box_iou, box_mask_agreement
+from highlighter.track.parts import (
+    Candidate,
+    Embedder,
+    Propagator,
+    Proposer,
+    WorkFrame,
+    box_iou,
+    box_mask_agreement,
+    fill_holes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +62,8 @@ class ControllerSettings:
     memory_every: int = 5  # frames between additions to the target memory
     distractors_every: int = 10  # frames between scans for lookalikes
     min_colour_share: float = 0.5  # a re-detection candidate must be mostly the target's colour
+    min_partial: float = 0.03  # smallest share of the target's usual area re-detection considers when lost (a sliver)
+    min_drift_partial: float = 0.2  # ... and when checking a drift (a sliver then is the followed mask's own remains)
 
 
 class TargetController:
@@ -139,7 +153,7 @@ class TargetController:
             or (trusted and box_mask_agreement(prior, best.box, best.area) < s.min_agreement and not best.touches_border)
         )
         if drift:
-            found = self._redetect(frame, near=prior)
+            found = self._redetect(frame, near=prior, min_share=s.min_drift_partial)
             if found[0] is not None:
                 return found
             if sim_t < s.drift_similarity or sim_d > sim_t + 0.02:
@@ -189,38 +203,81 @@ class TargetController:
 
     # -- memories and re-detection --------------------------------------------------------------
 
-    def _colour_share(self, frame: WorkFrame, cands: list[Candidate]) -> list[float]:
+    def _colour_shares(self, frame: WorkFrame, cands: list[Candidate]) -> tuple[list[float], np.ndarray | None]:
+        """Each candidate's share of the target's colour, and the frame's target-colour mask (None
+        for a propagator without a colour model: then appearance decides alone)."""
         colour_mask = getattr(self.propagator, "colour_mask", None)
-        if colour_mask is None:  # a propagator without a colour model: appearance decides alone
-            return [1.0] * len(cands)
+        if colour_mask is None:
+            return [1.0] * len(cands), None
         full = colour_mask(frame)
-        return [np.count_nonzero(full & c.mask) / max(1, c.area) for c in cands]
+        return [np.count_nonzero(full & c.mask) / max(1, c.area) for c in cands], full
+
+    def _colour_regions(self, full: np.ndarray, cands: list[Candidate]) -> list[Candidate]:
+        """Regions of the target's colour that no proposal covers.
+
+        The proposer keeps only the largest few segments of any colour, so on a busy frame a product
+        coming out from behind something (a sliver at first) is not among them; every region of the
+        target's own colour is a candidate too, from the proposer's smallest size up.
+        """
+        h, w = full.shape
+        min_area = max(12.0, 2e-4 * w * h)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(full.astype(np.uint8), connectivity=8)
+        out = []
+        for label in range(1, count):
+            x, y, bw, bh, area = (int(v) for v in stats[label])
+            if area < min_area or any(box_iou((x, y, bw, bh), c.box) > 0.5 for c in cands):
+                continue
+            region = np.zeros((h, w), bool)
+            region[y : y + bh, x : x + bw] = fill_holes(labels[y : y + bh, x : x + bw] == label)
+            cand = Candidate.from_mask(region, source="colour")
+            if cand is not None:
+                out.append(cand)
+        return out
 
     def _scan_distractors(self, frame: WorkFrame, target: Candidate) -> None:
         """Remember same-coloured regions apart from the target (DAM4SAM: box IoU <= 0.7)."""
         self._since_scan = 0
         cands = self.proposer.propose(frame)
-        for c, share in zip(cands, self._colour_share(frame, cands)):
+        for c, share in zip(cands, self._colour_shares(frame, cands)[0]):
             if share < self.settings.min_colour_share or box_iou(c.box, target.box) > 0.1:
                 continue
             if np.count_nonzero(c.mask & target.mask) > 0.1 * c.area:
                 continue
             self.distractors.add(self.embedder.embed(frame, c))
 
-    def _redetect(self, frame: WorkFrame, near: tuple[float, ...] | None = None) -> tuple[np.ndarray | None, float]:
+    def _redetect(
+        self, frame: WorkFrame, near: tuple[float, ...] | None = None, min_share: float | None = None
+    ) -> tuple[np.ndarray | None, float]:
+        """The best re-identified candidate on ``frame`` (mask and confidence; None when there is none).
+
+        ``near``: the motion prior's box, which a candidate gains by overlapping. ``min_share``: the
+        smallest candidate area, as a share of the target's usual area (``min_partial`` by default).
+        """
         s = self.settings
+        min_share = s.min_partial if min_share is None else min_share
         cands = self.proposer.propose(frame)
+        shares, full = self._colour_shares(frame, cands)
+        if full is not None:
+            extra = self._colour_regions(full, cands)
+            cands, shares = cands + extra, shares + [1.0] * len(extra)
         ref = self._reference_area()
         text = self.grounder.can_ground()
         best, best_key = None, -np.inf
-        for c, share in zip(cands, self._colour_share(frame, cands)):
+        for c, share in zip(cands, shares):
             if share < s.min_colour_share:
                 continue
-            if ref is not None and not (0.2 if not c.touches_border else 0.01) * ref <= c.area <= 4.0 * ref:
+            # A product coming out from behind something, or back into the frame, shows a sliver
+            # first: every frame of it counts, and appearance (not size) decides what it is.
+            low = 0.01 if c.touches_border else min_share
+            if ref is not None and not low * ref <= c.area <= 4.0 * ref:
                 continue
             c.embedding = self.embedder.embed(frame, c)
             sim_t, sim_d = self.memory.similarity(c.embedding), self.distractors.similarity(c.embedding)
             threshold = s.reid_similarity - (0.1 if c.touches_border else 0.0)  # a product half in frame
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("frame %d redetect area %d box %s target %.3f lookalike %.3f near %s",
+                          frame.index, c.area, tuple(round(v) for v in c.box), sim_t, sim_d,
+                          None if near is None else tuple(round(v) for v in near))  # fmt: skip
             if sim_t < threshold or sim_t < sim_d + s.reid_margin:
                 continue
             if text and self.grounder.text_score(frame, c) < 0.3:

@@ -31,7 +31,9 @@ class FlowColourPropagator:
         self._mask: np.ndarray | None = None
         self._template: np.ndarray | None = None  # the last shape seen without a same-coloured neighbour
         self._sizes: list[int] = []  # areas of the recent templates, in pixels
-        self.in_contact = False  # whether a same-coloured region touched the target on the last frame
+        self.in_contact = False  # whether a same-coloured region touched the target lately
+        self.leave_contact_after = 5  # frames alone before contact is over
+        self._alone_frames = 0
         self._template_at: np.ndarray | None = None  # ... moved along with the flow since
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -44,6 +46,7 @@ class FlowColourPropagator:
         # Recent sizes are kept across a re-detection: a product re-entering the frame shows a
         # sliver first, and its full size is what tells growth from a merge with a lookalike.
         self._template = self._template_at = None
+        self.in_contact, self._alone_frames = False, 0
         self._remember_shape(frame, mask)
 
     def commit(self, frame: WorkFrame, mask: np.ndarray | None) -> None:
@@ -59,8 +62,9 @@ class FlowColourPropagator:
 
         While a same-coloured lookalike touches the product their colours merge into one blob, and
         an outline re-fitted frame after frame creeps onto the lookalike. The template is the last
-        shape seen alone; it moves with the flow and is not re-fitted until the product is alone
-        again, so it holds the product's outline through the contact.
+        shape seen alone; it moves with the flow and is not re-fitted until the product has been
+        alone for ``leave_contact_after`` frames, so it holds the product's outline through the
+        contact.
         """
         ys, xs = np.nonzero(mask)
         w, h = frame.size
@@ -73,7 +77,19 @@ class FlowColourPropagator:
         # The largest recent view is the product's full size: a product coming out from behind
         # something grows fast, but never beyond it; one merged with a lookalike does.
         known = max(self._sizes, default=np.count_nonzero(mask))
-        self.in_contact = not (blob.any() and np.count_nonzero(blob) <= 1.15 * known)
+        # A lookalike mostly hidden behind the product adds less than any growth allowance, so size
+        # alone cannot tell: a solid piece of colour outside the kept mask is someone else. Thinner
+        # pieces (a few percent of the product's size) are the product's own change since the held
+        # template: it grew, turned or moved a little; the opening removes them.
+        k = max(5, int(0.15 * np.sqrt(np.count_nonzero(mask))) | 1)
+        piece = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+        beyond = cv2.morphologyEx((blob & ~mask).astype(np.uint8), cv2.MORPH_OPEN, piece)
+        touched = np.count_nonzero(beyond) > 0.03 * np.count_nonzero(mask)
+        alone = not touched and blob.any() and np.count_nonzero(blob) <= 1.15 * known
+        self._alone_frames = self._alone_frames + 1 if alone else 0
+        # A lookalike leaving from behind the product shows a thin edge first: contact ends only
+        # after a few frames alone, or the template would take that edge in and creep after it.
+        self.in_contact = self._alone_frames < (self.leave_contact_after if self.in_contact else 1)
         if not self.in_contact:
             self._template = self._template_at = blob
             self._sizes = (self._sizes + [int(np.count_nonzero(blob))])[-25:]

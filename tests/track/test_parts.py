@@ -7,6 +7,8 @@ import pytest
 
 from highlighter.eval.scenarios import PathObject, build
 from highlighter.eval.synthetic import PALETTE, _background
+from highlighter.track.colour import ColourModel
+from highlighter.track.controller import TargetController
 from highlighter.track.embedding import HistogramEmbedder
 from highlighter.track.frames import FrameSource
 from highlighter.track.grounding import CueGrounder, shape_word
@@ -14,6 +16,7 @@ from highlighter.track.kalman import KalmanBoxFilter
 from highlighter.track.memory import DistractorMemory, TargetMemory, kmeans_medoids
 from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement
 from highlighter.track.prompt import Prompt
+from highlighter.track.propagation import FlowColourPropagator
 from highlighter.track.proposals import ColourSegmentProposer
 from highlighter.media import probe
 
@@ -134,3 +137,70 @@ def test_backward_chunks_decode_the_same_frames_as_a_forward_pass(tmp_path):
     backward = list(source.backward(30, chunk=7))
     assert [f.index for f in backward] == list(range(29, -1, -1))
     assert all(np.array_equal(f.rgb, forward[f.index]) for f in backward)
+
+
+def mask_of(o, w=320, h=180, t=0.0):
+    m = np.zeros((h, w), bool)
+    rows, cols, roi = o.footprint(t, w, h)
+    m[rows, cols] = roi
+    return m
+
+
+def propagator_on(frame, mask):
+    prop = FlowColourPropagator(ColourModel.from_pixels(frame.hsv[mask]))
+    prop.reset(frame, mask)
+    return prop
+
+
+def test_a_lookalike_mostly_hidden_behind_the_product_keeps_the_contact():
+    target = obj("red", "rect", 120, 90)
+    behind = obj("red", "ellipse", 128, 90, (20.0, 10.0))  # sticks out 10 px: 11% more colour
+    mask = mask_of(target)
+    prop = propagator_on(scene_frame([target]), mask)
+    assert not prop.in_contact
+    prop.commit(scene_frame([behind, target]), mask)
+    assert prop.in_contact  # a solid piece of the same colour outside the product's outline
+    # Contact ends only after a few frames alone, so a lookalike's thin first edge cannot slip in.
+    for _ in range(prop.leave_contact_after - 1):
+        prop.commit(scene_frame([target]), mask)
+        assert prop.in_contact
+    prop.commit(scene_frame([target]), mask)
+    assert not prop.in_contact
+
+
+def test_a_product_that_turned_a_little_is_still_alone():
+    upright = obj("red", "rect", 120, 90)
+    turned = PathObject(PALETTE["red"], "rect", (18.0, 14.0), ((0.0, 120, 90, 1.0),), turns=((0.0, 8.0),))
+    prop = propagator_on(scene_frame([upright]), mask_of(upright))
+    frame = scene_frame([turned])
+    prop.commit(frame, mask_of(upright) & prop.colour_mask(frame))  # the held outline, not re-fitted
+    assert not prop.in_contact  # its corners moved, but no other object touches it
+
+
+def make_controller(frame, target):
+    proposer, embedder = ColourSegmentProposer(), HistogramEmbedder()
+    colour = ColourModel.from_pixels(frame.hsv[target.mask])
+    x, y, w, h = target.box
+    grounder = CueGrounder(Prompt.from_dict({"text": "", "boxes": [[x, y, x + w, y + h, 0]]}), (1.0, 1.0))
+    controller = TargetController(
+        proposer, grounder, FlowColourPropagator(colour), embedder, TargetMemory(), DistractorMemory()
+    )
+    controller.start(frame, target)
+    return controller
+
+
+def test_redetection_finds_a_sliver_of_the_product_among_many_larger_regions():
+    # Thirteen blue boxes fill the proposer's top-12; the product comes back as a sliver (17% of it).
+    clutter = [obj("blue", "rect", 30 + 58 * (i % 5), 25 + 60 * (i // 5), (12.0, 12.0)) for i in range(13)]
+    target = obj("red", "rect", 150, 120, (18.0, 14.0))
+    first = scene_frame([*clutter, target])
+    start = Candidate.from_mask(mask_of(target))
+    controller = make_controller(first, start)
+    gone = WorkFrame(1, scene_frame(clutter).rgb)
+    assert controller.step(gone)[0] is None
+    sliver = obj("red", "rect", 165, 120, (3.0, 14.0))  # its right edge, out from behind something
+    back = WorkFrame(2, scene_frame([*clutter, sliver]).rgb)
+    assert all(c.area > 168 for c in ColourSegmentProposer().propose(back))  # the proposer leaves it out
+    mask, _ = controller.step(back)
+    assert mask is not None and (mask & mask_of(sliver)).sum() / (mask | mask_of(sliver)).sum() > 0.8
+    assert (2, "found") in controller.events
