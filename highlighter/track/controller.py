@@ -44,6 +44,7 @@ from highlighter.track.parts import (
     box_iou,
     box_mask_agreement,
     fill_holes,
+    is_background,
 )
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ class TargetController:
         text = self.grounder.can_ground()
         best, best_key = None, -np.inf
         for c, share in zip(cands, shares):
-            if share < s.min_colour_share:
+            if share < s.min_colour_share or is_background(c.box, c.area, frame.size):
                 continue
             # A product coming out from behind something, or back into the frame, shows a sliver
             # first: every frame of it counts, and appearance (not size) decides what it is.

@@ -14,12 +14,16 @@ import re
 import numpy as np
 
 from highlighter.track.colour import COLOUR_WORDS, colour_word
-from highlighter.track.parts import Candidate, WorkFrame, box_iou
+from highlighter.track.parts import Candidate, WorkFrame, box_iou, is_background
 from highlighter.track.prompt import Prompt
 
 ROUND_WORDS = frozenset("round ball balls circle circular oval sphere disc disk ellipse orb globe".split())
 BOXY_WORDS = frozenset("box boxes square rectangle rectangular block cube crate carton brick package".split())
 _FILL = {"round": math.pi / 4, "boxy": 1.0}
+# The least fill of any part of a shape cut by a frame edge: a rectangle cut straight is still a
+# rectangle; an ellipse's thin cap fills 2/3 of its box (a parabolic segment).
+_CUT_FILL = {"round": 2 / 3, "boxy": 1.0}
+BACKGROUND_FACTOR = 0.2  # SPARROW's score factor for a mask that is mostly the frame
 
 
 def shape_word(text: str) -> str | None:
@@ -67,14 +71,22 @@ class CueGrounder:
         return [v * (0.5 + 0.5 * t) for v, t in zip(visual, text)]
 
     def text_score(self, frame: WorkFrame, cand: Candidate) -> float:
-        """Colour-word match (share of the region's pixels of that colour) times shape-word fit."""
+        """Colour-word match (share of the region's pixels of that colour) times shape-word fit,
+        times ``BACKGROUND_FACTOR`` for a region that looks like background (``parts.is_background``)."""
         score = 1.0
         if self.colour is not None:
             inside = COLOUR_WORDS[self.colour].mask(frame.hsv)[cand.mask]
             score *= float(np.count_nonzero(inside)) / max(1, inside.size)
-        if self.shape is not None and not cand.touches_border:
+        if self.shape is not None:
             fill = cand.area / max(1.0, cand.box[2] * cand.box[3])
-            score *= float(np.clip(1.0 - abs(fill - _FILL[self.shape]) / 0.2, 0.1, 1.0))
+            if cand.touches_border:
+                # Cut by the frame edge the full shape is unknown: only a fill below any cut of it counts.
+                miss = max(0.0, _CUT_FILL[self.shape] - fill)
+            else:
+                miss = abs(fill - _FILL[self.shape])
+            score *= float(np.clip(1.0 - miss / 0.2, 0.1, 1.0))
+        if is_background(cand.box, cand.area, frame.size):
+            score *= BACKGROUND_FACTOR
         return score
 
     def visual_score(self, index: int, cand: Candidate) -> float:

@@ -139,6 +139,24 @@ def box_mask_agreement(box: tuple[float, ...], mask_box: tuple[float, ...], mask
     return 0.8 * box_iou(box, mask_box) + 0.2 / (1.0 + abs(np.log(mask_area / box_area)))
 
 
+MAX_FRAME_SHARE = 0.7  # a close-up product can fill most of the frame; a region beyond this is the scene
+
+
+def is_background(box: tuple[float, ...], area: float, size: tuple[int, int]) -> bool:
+    """Whether a region (``[x, y, w, h]`` box and area in pixels, frame ``(width, height)``) is
+    background rather than a product: it covers more than ``MAX_FRAME_SHARE`` of the frame, or it is
+    a stripe from one frame edge to the opposite one (a wall, a floor line, a colour bar), at least
+    three times as long as it is wide. A close-up product cut by two edges is broad, not a stripe.
+    """
+    w, h = size
+    if area > MAX_FRAME_SHARE * w * h:
+        return True
+    x, y, bw, bh = box
+    across = x <= 0 and x + bw >= w
+    down = y <= 0 and y + bh >= h
+    return (down and bh >= 3 * bw) or (across and bw >= 3 * bh)
+
+
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """The mask with interior holes filled (a logo on the bag is still the bag)."""
     m = mask.astype(np.uint8)

@@ -7,6 +7,11 @@ gives several masks: the re-fitted mask held to the shifted outline (it stays of
 lookalike that touches the product), the whole colour blobs under it (they follow a zoom), and the
 re-fitted mask under the motion prior's shift, when the caller gives one.
 
+A same-coloured background region (a wall or a stripe of the target's colour, or any region several
+times the target's size) is remembered while it is apart from the target and left out of the
+target's colour from then on, moved with its own flow: where the target passes over it, the mask
+keeps to the part of the target outside it instead of growing into it.
+
 ``quality`` is the IoU of a candidate with the outline it was fitted to (a stand-in for SAM 2's
 predicted IoU); ``object_score`` is the share of the shifted outline that still has the target's
 colour: it falls towards 0 as the product goes behind something or out of frame.
@@ -18,7 +23,9 @@ import cv2
 import numpy as np
 
 from highlighter.track.colour import ColourModel
-from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement, fill_holes
+from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement, fill_holes, is_background
+
+_BACKGROUND_TIMES = 3.0  # a same-coloured region this many times the target's area is background
 
 
 class FlowColourPropagator:
@@ -38,11 +45,14 @@ class FlowColourPropagator:
         self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
         self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
         self.prior: tuple[float, float, float, float] | None = None  # the motion prior's box, set by the caller
+        self._background: np.ndarray | None = None  # same-coloured background regions, moved with their flow
 
     def reset(self, frame: WorkFrame, mask: np.ndarray) -> None:
         if self.colour is None:
             self.colour = ColourModel.from_pixels(frame.hsv[mask])
         self._prev, self._mask = frame, mask
+        self._background = None
+        self._learn_background(frame, mask)
         # Recent sizes are kept across a re-detection: a product re-entering the frame shows a
         # sliver first, and its full size is what tells growth from a merge with a lookalike.
         self._template = self._template_at = None
@@ -54,8 +64,38 @@ class FlowColourPropagator:
         self._mask = mask if mask is not None and mask.any() else None
         if self._mask is None:
             self._template = self._template_at = None
+            self._background = None
         else:
+            self._learn_background(frame, self._mask)
             self._remember_shape(frame, self._mask)
+
+    def _learn_background(self, frame: WorkFrame, mask: np.ndarray) -> None:
+        """Remember the regions of the target's colour that are background and apart from ``mask``:
+        ``is_background``, or several times the target's size (a same-coloured lookalike product is
+        about the target's size, and the contact template keeps the target off it).
+
+        A background region the target touches merges with it into one blob and cannot be told
+        from it on this frame: what was seen of it apart before (moved with its flow) is kept.
+        """
+        full = self.colour_mask(frame)
+        known = max(self._sizes, default=np.count_nonzero(mask))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(full.astype(np.uint8), connectivity=8)
+        touching = np.unique(labels[mask & full])
+        background = np.zeros_like(full)
+        for label in range(1, count):
+            x, y, bw, bh, area = (int(v) for v in stats[label])
+            if label not in touching and (area >= _BACKGROUND_TIMES * known or is_background((x, y, bw, bh), area, frame.size)):
+                background[y : y + bh, x : x + bw] |= labels[y : y + bh, x : x + bw] == label
+        if self._background is not None:
+            # Where the target's blob takes in a known background region, that region is everything
+            # away from the target (its own look changes: a shadow or a line crossing it), and what
+            # was seen of it before, up to the target.
+            held = touching[(touching > 0) & np.isin(touching, labels[self._background & full])]
+            if held.size:
+                k = 2 * max(2, int(0.15 * np.sqrt(np.count_nonzero(mask)))) + 1
+                near = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+                background |= np.isin(labels, held) & ~mask & (self._background | ~near)
+        self._background = background if background.any() else None
 
     def _remember_shape(self, frame: WorkFrame, mask: np.ndarray) -> None:
         """Keep ``mask`` as the shape template when no other region of its colour touches it.
@@ -70,7 +110,7 @@ class FlowColourPropagator:
         w, h = frame.size
         mx, my = int(0.5 * (xs.max() - xs.min())) + 4, int(0.5 * (ys.max() - ys.min())) + 4
         roi = (max(0, xs.min() - mx), max(0, ys.min() - my), min(w, xs.max() + 1 + mx), min(h, ys.max() + 1 + my))
-        colour = self.colour_mask(frame, roi)
+        colour = self._target_colour(frame, roi)
         _, labels = cv2.connectedComponents(colour.astype(np.uint8), connectivity=8)
         touching = np.unique(labels[mask & colour])
         blob = fill_holes(np.isin(labels, touching[touching > 0]))
@@ -106,6 +146,11 @@ class FlowColourPropagator:
         out[y0:y1, x0:x1] = raw > 0
         return out
 
+    def _target_colour(self, frame: WorkFrame, roi: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """``colour_mask`` less the remembered background regions: where the target may be."""
+        colour = self.colour_mask(frame, roi)
+        return colour if self._background is None else colour & ~self._background
+
     def _flow_field(self, frame: WorkFrame) -> np.ndarray:
         """DIS flow from the previous frame to ``frame`` at half size, ``(h/2, w/2, 2)`` in half-size pixels."""
         assert self._prev is not None
@@ -117,6 +162,8 @@ class FlowColourPropagator:
         if self._mask is None:
             return []
         flow = self._flow_field(frame)
+        if self._background is not None:
+            self._background = _shift(self._background, *_median_motion(flow, self._background))
         shifts = [("flow", _median_motion(flow, self._mask))]
         if self._template_at is not None and self.in_contact and self.prior is not None:
             # In contact the flow mixes the two objects' motions: the motion prior moves the template.
@@ -146,7 +193,7 @@ class FlowColourPropagator:
         if not self.in_contact:
             return out
         if self._template_at is not None and self._template_at.any():
-            held = Candidate.from_mask(fill_holes(self._template_at & self.colour_mask(frame)), source="template")
+            held = Candidate.from_mask(fill_holes(self._template_at & self._target_colour(frame)), source="template")
             if held is not None:
                 out.append(held)
         if self._template_at is not None and self._template_at.any():
@@ -166,7 +213,7 @@ class FlowColourPropagator:
         x1, y1 = min(w, int(np.ceil(x + 1.05 * bw))), min(h, int(np.ceil(y + 1.05 * bh)))
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
-        mask = fill_holes(self.colour_mask(frame, (x0, y0, x1, y1)))
+        mask = fill_holes(self._target_colour(frame, (x0, y0, x1, y1)))
         cand = Candidate.from_mask(mask, source="box")
         if cand is None:
             return None
@@ -188,7 +235,7 @@ class FlowColourPropagator:
         # Look well around the outline: a zoom can double the product between frames at low fps.
         mx, my = max(int(0.6 * bw), 2 * r) + 4, max(int(0.6 * bh), 2 * r) + 4
         roi = (max(0, xs.min() - mx), max(0, ys.min() - my), min(w, xs.max() + 1 + mx), min(h, ys.max() + 1 + my))
-        colour = self.colour_mask(frame, roi)
+        colour = self._target_colour(frame, roi)
         object_score = float(np.count_nonzero(colour & outline)) / area
         grown = cv2.dilate(outline.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
         count, labels = cv2.connectedComponents(colour.astype(np.uint8), connectivity=8)
@@ -210,7 +257,9 @@ class FlowColourPropagator:
             inter = np.count_nonzero(mask & outline)
             quality = inter / max(1, np.count_nonzero(mask | outline))
             cand = Candidate.from_mask(mask, quality=quality, object_score=object_score, source=f"{name}-{source}")
-            if cand is not None:
+            # A blob that has grown into most of the frame, or into an edge-to-edge stripe, is
+            # background the target merged with (its holes filled), never the product.
+            if cand is not None and not is_background(cand.box, cand.area, frame.size):
                 out.append(cand)
         return out
 

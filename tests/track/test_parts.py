@@ -7,7 +7,7 @@ import pytest
 
 from highlighter.eval.scenarios import PathObject, build
 from highlighter.eval.synthetic import PALETTE, _background
-from highlighter.track.colour import ColourModel
+from highlighter.track.colour import COLOUR_WORDS, ColourModel
 from highlighter.track.controller import TargetController
 from highlighter.track.embedding import HistogramEmbedder
 from highlighter.track.frames import FrameSource
@@ -204,3 +204,49 @@ def test_redetection_finds_a_sliver_of_the_product_among_many_larger_regions():
     mask, _ = controller.step(back)
     assert mask is not None and (mask & mask_of(sliver)).sum() / (mask | mask_of(sliver)).sum() > 0.8
     assert (2, "found") in controller.events
+
+
+def red_bar_frame(index, square_x, w=180, h=320):
+    """A full-height red stripe at the left edge (a colour bar, a wall) and a red square at ``square_x``."""
+    rgb = _background(w, h, 0, "textured").copy()
+    rgb[:, :30] = (255, 0, 0)
+    rgb[140:170, square_x : square_x + 30] = (255, 0, 0)
+    return WorkFrame(index, rgb)
+
+
+def test_a_description_picks_the_compact_product_not_a_same_coloured_stripe():
+    frame = red_bar_frame(0, 100)
+    cands = ColourSegmentProposer().propose(frame)
+    scores = CueGrounder(Prompt(text="the red box"), (1.0, 1.0)).score(frame, cands)
+    best = cands[int(np.argmax(scores))]
+    assert best.box == (100.0, 140.0, 30.0, 30.0)
+    stripe = next(s for c, s in zip(cands, scores) if c.box[0] == 0)
+    assert stripe < 0.3  # an edge-to-edge stripe is background, however box-like
+
+
+def test_the_mask_does_not_grow_into_a_same_coloured_background_region():
+    frames = [red_bar_frame(i, x) for i, x in enumerate((100, 80, 60, 45, 32, 25, 32, 45))]
+    square = np.zeros((320, 180), bool)
+    square[140:170, 100:130] = True
+    propagator = FlowColourPropagator(COLOUR_WORDS["red"])
+    propagator.reset(frames[0], square)
+    for frame, x in zip(frames[1:], (80, 60, 45, 32, 25, 32, 45)):
+        cands = propagator.step(frame)
+        assert cands
+        best = max(cands, key=lambda c: c.quality)
+        visible = np.zeros_like(square)
+        visible[140:170, max(30, x) : x + 30] = True  # the square's part off the stripe
+        assert (best.mask & visible).sum() / (best.mask | visible).sum() > 0.8
+        propagator.commit(frame, best.mask)
+
+
+def test_background_is_most_of_the_frame_or_an_edge_to_edge_stripe():
+    from highlighter.track.parts import is_background
+
+    size = (640, 360)
+    assert is_background((0, 0, 640, 360), 0.95 * 640 * 360, size)  # the whole scene
+    assert is_background((300, 0, 60, 360), 60 * 360, size)  # a colour bar, top to bottom
+    assert is_background((0, 200, 640, 40), 640 * 40, size)  # a floor line, side to side
+    # A close-up product may fill most of the frame and be cut by two edges: still a product.
+    assert not is_background((60, 0, 520, 360), 0.6 * 640 * 360, size)
+    assert not is_background((300, 100, 60, 200), 60 * 200, size)  # tall, but not edge to edge
