@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from highlighter.track.grounding import CueGrounder
@@ -43,7 +42,7 @@ from highlighter.track.parts import (
     WorkFrame,
     box_iou,
     box_mask_agreement,
-    fill_holes,
+    component_candidates,
     is_background,
 )
 
@@ -220,20 +219,9 @@ class TargetController:
         coming out from behind something (a sliver at first) is not among them; every region of the
         target's own colour is a candidate too, from the proposer's smallest size up.
         """
-        h, w = full.shape
-        min_area = max(12.0, 2e-4 * w * h)
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(full.astype(np.uint8), connectivity=8)
-        out = []
-        for label in range(1, count):
-            x, y, bw, bh, area = (int(v) for v in stats[label])
-            if area < min_area or any(box_iou((x, y, bw, bh), c.box) > 0.5 for c in cands):
-                continue
-            region = np.zeros((h, w), bool)
-            region[y : y + bh, x : x + bw] = fill_holes(labels[y : y + bh, x : x + bw] == label)
-            cand = Candidate.from_mask(region, source="colour")
-            if cand is not None:
-                out.append(cand)
-        return out
+        height, width = full.shape
+        covered = lambda box: any(box_iou(box, c.box) > 0.5 for c in cands)  # noqa: E731
+        return component_candidates(full, "colour", min_area=max(12.0, 2e-4 * width * height), skip=covered)
 
     def _scan_distractors(self, frame: WorkFrame, target: Candidate) -> None:
         """Remember same-coloured regions apart from the target (DAM4SAM: box IoU <= 0.7)."""

@@ -16,6 +16,7 @@ boxes ``[x, y, w, h]`` in working pixels, origin top-left.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
 import cv2
@@ -155,6 +156,31 @@ def is_background(box: tuple[float, ...], area: float, size: tuple[int, int]) ->
     across = x <= 0 and x + bw >= w
     down = y <= 0 and y + bh >= h
     return (down and bh >= 3 * bw) or (across and bw >= 3 * bh)
+
+
+def component_candidates(
+    binary: np.ndarray,
+    source: str,
+    *,
+    min_area: float,
+    max_area: float = np.inf,
+    skip: Callable[[tuple[int, int, int, int]], bool] | None = None,
+) -> list[Candidate]:
+    """A candidate for each 8-connected region of ``binary`` (holes filled) whose area is within
+    ``min_area..max_area`` pixels; ``skip(box)`` (``[x, y, w, h]``) leaves a region out."""
+    h, w = binary.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
+    out = []
+    for label in range(1, count):
+        x, y, bw, bh, area = (int(v) for v in stats[label])
+        if not min_area <= area <= max_area or (skip is not None and skip((x, y, bw, bh))):
+            continue
+        region = np.zeros((h, w), bool)
+        region[y : y + bh, x : x + bw] = fill_holes(labels[y : y + bh, x : x + bw] == label)
+        cand = Candidate.from_mask(region, source=source)
+        if cand is not None:
+            out.append(cand)
+    return out
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:

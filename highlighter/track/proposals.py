@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from highlighter.track.parts import Candidate, WorkFrame, fill_holes
+from highlighter.track.parts import Candidate, WorkFrame, component_candidates
 
 _CHROMA_S, _CHROMA_V = 70, 45  # below these, hue is noise
 _HUE_TOLERANCE = 9  # hue steps either side of a peak that still belong to it
@@ -53,16 +53,7 @@ class ColourSegmentProposer:
         for _, member in groups:
             m = cv2.morphologyEx(member.astype(np.uint8), cv2.MORPH_OPEN, self._open)
             m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, self._close)
-            count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-            for label in range(1, count):
-                x, y, bw, bh, area = (int(v) for v in stats[label])
-                if not min_area <= area <= max_area:
-                    continue
-                region = np.zeros((h, w), bool)
-                region[y : y + bh, x : x + bw] = fill_holes(labels[y : y + bh, x : x + bw] == label)
-                cand = Candidate.from_mask(region, source="segment")
-                if cand is not None:
-                    out.append(cand)
+            out += component_candidates(m, "segment", min_area=min_area, max_area=max_area)
         out.sort(key=lambda c: -c.area)
         return out[: self.limit]
 
