@@ -24,7 +24,6 @@ from highlighter.errors import MediaError, TrackError
 from highlighter.media import VideoInfo, probe
 from highlighter.models import BACKEND_NAME as MODEL_BACKEND, ModelBackend, models_available
 from highlighter.track.backends import FramewiseTracker, MemoryTracker, PropagationTracker
-from highlighter.track.colour import ColourTracker
 from highlighter.track.prompt import Prompt
 from highlighter.trackfile import FrameTrack, Track
 
@@ -48,7 +47,6 @@ BACKENDS: dict[str, type[TrackerBackend]] = {
     "memory": MemoryTracker,  # the full tracker: memories, motion prior, re-detection
     "propagate": PropagationTracker,  # baseline: initialise once, then propagate
     "framewise": FramewiseTracker,  # baseline: ground the prompt on each frame independently
-    "colour": ColourTracker,  # the first weight-free tracker: one colour blob, frame to frame
 }
 DEFAULT_BACKEND = "memory"
 BACKENDS[MODEL_BACKEND] = ModelBackend  # SAM 2 + OWLv2 + CLIP from HIGHLIGHTER_MODELS_DIR (docs/models.md)

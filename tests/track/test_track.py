@@ -62,9 +62,9 @@ def test_a_description_without_a_colour_is_refused(red_video):
 
 def test_an_unknown_backend_is_refused(red_video):
     path, _ = red_video
-    with pytest.raises(TrackError, match="no tracker called 'sam9'"):
+    with pytest.raises(TrackError, match="no tracker called 'sam9'") as refused:
         track_video(path, Prompt(text="red bag"), backend="sam9")
-    assert "colour" in BACKENDS
+    assert all(name in str(refused.value) for name in BACKENDS)  # the message lists the real choices
 
 
 def test_a_prompt_outside_the_video_is_refused(red_video):
