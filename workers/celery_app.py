@@ -15,14 +15,21 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-app = Celery("highlighter")
+# Every task by the name it is sent by, and its queue. The web sends tasks by these names
+# (webapp.videos.services) and never imports workers.tasks, which calls the web's services.
+TASK_QUEUES = {
+    "workers.tasks.ingest_video": "cpu",
+    "workers.tasks.preview_video": "cpu",
+    "workers.tasks.track_video": "gpu",
+    "workers.tasks.edit_track": "cpu",
+    "workers.tasks.render_video": "cpu",
+}
+
+# The worker imports the tasks when it starts; a process that only sends them (the web) never does.
+app = Celery("highlighter", include=["workers.tasks"])
 app.conf.update(
     broker_url=settings.CELERY_BROKER_URL,
-    task_routes={
-        "workers.tasks.track_video": {"queue": "gpu"},
-        "workers.tasks.ingest_video": {"queue": "cpu"},
-        "workers.tasks.render_video": {"queue": "cpu"},
-    },
+    task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
     task_default_queue="cpu",
     # A job is acknowledged only when it finished, and goes back to the queue if its worker dies,
     # so a killed worker loses nothing; the job rows' conditional claims keep the work single.
@@ -49,8 +56,6 @@ if settings.CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis redelivers an unacknowledged task after this long: above the longest job, or long jobs run twice.
     app.conf.broker_transport_options = {"visibility_timeout": settings.JOB_VISIBILITY_TIMEOUT}
-
-app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
 
 
 @worker_ready.connect

@@ -90,34 +90,37 @@ def video_create(
     return video
 
 
-def video_enqueue_ingest(*, video: Video) -> None:
-    from workers.tasks import ingest_video
+def _send_on_commit(task: str, pk: uuid.UUID) -> None:
+    """Send the worker task named ``task`` for the row ``pk`` once the transaction commits, so that
+    no worker looks for a row not yet committed, or rolled back.
 
-    ingest_video.delay_on_commit(str(video.id))
+    By name (``TASK_QUEUES``): the web never imports ``workers.tasks``, which calls these services.
+    """
+    # Imported on first use, as the worker's app module sets Django up when it is imported.
+    from workers.celery_app import TASK_QUEUES, app
+
+    queue = TASK_QUEUES[task]
+    transaction.on_commit(lambda: app.send_task(task, args=[str(pk)], queue=queue))
+
+
+def video_enqueue_ingest(*, video: Video) -> None:
+    _send_on_commit("workers.tasks.ingest_video", video.id)
 
 
 def track_job_enqueue(*, job: TrackJob) -> None:
-    from workers.tasks import track_video
-
-    track_video.delay_on_commit(str(job.id))
+    _send_on_commit("workers.tasks.track_video", job.id)
 
 
 def track_edit_enqueue(*, job: TrackJob) -> None:
-    from workers.tasks import edit_track
-
-    edit_track.delay_on_commit(str(job.id))
+    _send_on_commit("workers.tasks.edit_track", job.id)
 
 
 def render_job_enqueue(*, job: RenderJob) -> None:
-    from workers.tasks import render_video
-
-    render_video.delay_on_commit(str(job.id))
+    _send_on_commit("workers.tasks.render_video", job.id)
 
 
 def video_enqueue_preview(*, video: Video) -> None:
-    from workers.tasks import preview_video
-
-    preview_video.delay_on_commit(str(video.id))
+    _send_on_commit("workers.tasks.preview_video", video.id)
 
 
 def video_ingest_failed(*, video: Video, error: str) -> None:
