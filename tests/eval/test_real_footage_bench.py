@@ -1,0 +1,98 @@
+"""bench/real_footage.py on tiny generated clips in the real-footage layout (no shared data needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from bench import real_footage as bench
+from highlighter.errors import TrackError
+from highlighter.eval.footage import FootageClip, list_clips, split
+from highlighter.track.prompt import BoxPrompt, Prompt
+
+FIGURES = {"j", "f", "jf", "box_iou", "fps", "seconds", "frames_run", "frames_scored", "confidently_wrong",
+           "hidden_in_view", "refused"}  # fmt: skip
+
+
+def test_the_split_puts_the_first_60_percent_of_name_digests_in_tune_whatever_the_order():
+    names = [f"clip-{i}" for i in range(10)]
+    subsets = split(names)
+    assert split(list(reversed(names))) == subsets
+    by_digest = sorted(names, key=lambda n: hashlib.sha256(n.encode()).hexdigest())
+    assert [subsets[n] for n in by_digest] == ["tune"] * 6 + ["check"] * 4
+
+
+def test_the_prompt_is_the_box_around_mask_zero_on_frame_zero(make_footage):
+    clip = FootageClip(make_footage("moving"))
+    assert clip.frame_count == 24
+    assert clip.box_prompt() == Prompt(boxes=(BoxPrompt(20, 40, 50, 70, 0),))
+
+
+def test_the_still_box_scores_one_on_a_still_object_and_less_on_a_moving_one(make_footage):
+    still = bench.score_clip(FootageClip(make_footage("still", moving=False)), None, [bench.StillBox()])["still"]
+    moving = bench.score_clip(FootageClip(make_footage("moving")), None, [bench.StillBox()])["still"]
+    assert len(still.j) == 23  # every frame but the first
+    assert still.row(24)["j"] == 1.0 and still.row(24)["box_iou"] == 1.0
+    assert moving.row(24)["j"] < 0.5
+
+
+def test_a_perfect_track_scores_one_and_csrt_follows_the_square(make_footage, make_truth_track, monkeypatch):
+    monkeypatch.setattr(bench, "track_video", lambda path, prompt, backend: make_truth_track(True))
+    rows = bench.run_clip(FootageClip(make_footage("moving")), backend="auto", subset="tune")
+    assert [r["method"] for r in rows] == ["ours", "still", "csrt"]
+    for row in rows:
+        assert FIGURES <= set(row) and row["clip"] == "moving" and row["split"] == "tune"
+        assert row["frames_scored"] == 23 and row["fps"] > 0
+    ours, still, csrt = rows
+    assert ours["j"] == ours["f"] == ours["jf"] == ours["box_iou"] == 1.0
+    assert ours["confidently_wrong"] == 0 and ours["hidden_in_view"] == 0 and ours["backend"] == "truth"
+    assert still["confidently_wrong"] is None  # the baselines give no score
+    assert csrt["j"] > still["j"]
+
+
+def test_hidden_frames_in_view_count_and_so_does_a_high_score_on_them(make_footage, make_truth_track, monkeypatch):
+    monkeypatch.setattr(bench, "track_video", lambda path, prompt, backend: make_truth_track(True, hidden_score=0.9))
+    (ours,) = bench.run_clip(FootageClip(make_footage("moving")), backend="auto", subset="check", baselines=False)
+    assert ours["j"] == 0.0
+    assert ours["hidden_in_view"] == 23 and ours["confidently_wrong"] == 23
+
+
+def test_a_refused_prompt_scores_zero_and_is_counted(make_footage, monkeypatch):
+    def refuse(path, prompt, backend):
+        raise TrackError("This box is empty.")
+
+    monkeypatch.setattr(bench, "track_video", refuse)
+    rows = bench.run_clip(FootageClip(make_footage("moving")), backend="auto", subset="tune")
+    ours = rows[0]
+    assert ours["refused"] and ours["j"] == ours["jf"] == ours["box_iou"] == 0.0
+    assert "This box is empty." in ours["error"]
+    assert [r["refused"] for r in rows[1:]] == [False, False]  # the baselines still ran
+    summary = bench.summarise(rows)
+    assert summary["ours"]["refused"] == 1 and summary["ours"]["fps"] is None
+    assert summary["still"]["refused"] == 0
+
+
+def test_the_command_prints_rows_summaries_per_subset_and_a_table(make_footage, make_truth_track, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "track_video", lambda path, prompt, backend: make_truth_track(False))
+    folder = make_footage("still", moving=False).parent
+    make_footage("other", moving=False)
+    assert bench.main([str(folder), "--clips", "still", "--skip-baselines", "--table"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    subset = split([c.name for c in list_clips(folder)])["still"]
+    assert [(r["clip"], r["method"], r["split"]) for r in result["rows"]] == [("still", "ours", subset)]
+    assert result["summary"]["all"]["ours"]["j"] == 1.0 and result["summary"][subset]["ours"]["clips"] == 1
+    assert "| still | " in err and "**mean of 1**" in err
+
+
+def test_an_unknown_clip_or_tracker_is_an_error_that_names_it(make_footage, capsys):
+    folder = make_footage("still", moving=False).parent
+    assert bench.main([str(folder), "--clips", "nope"]) == 2
+    assert bench.main([str(folder), "--tracker", "nope"]) == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def test_the_real_tracker_runs_through_the_bench(make_footage):
+    (ours,) = bench.run_clip(FootageClip(make_footage("moving")), backend="auto", subset="tune", baselines=False)
+    assert FIGURES <= set(ours)
+    assert ours["refused"] or ours["frames_scored"] == 23
