@@ -14,11 +14,15 @@ y + 0.5)`` lies inside it.
 
 Families beyond "one object moving over a texture" (lookalikes, occlusion, cuts, camera pan) are
 meant to be added as new ``SceneObject`` kinds, background options or scene builders; the
-``Scene`` / ``GroundTruth`` contract stays the same.
+``Scene`` / ``GroundTruth`` contract stays the same. ``photo_background`` (a crop of one of the
+CC0 or public-domain photos scikit-image ships, ``PHOTOS``) and ``shift_colour`` (a paint near
+another one) are such options, used by the cluttered families in ``highlighter.eval.scenarios``.
 """
 
 from __future__ import annotations
 
+import colorsys
+import functools
 import math
 import subprocess
 import tempfile
@@ -48,6 +52,16 @@ PALETTE: dict[str, tuple[int, int, int]] = {
 
 SHAPES = ("ellipse", "rect")
 BACKGROUNDS = ("textured", "flat")
+
+# Colour photos that ship inside scikit-image (no download) and are free to use: name -> credit, as
+# each loader's docstring in ``skimage.data`` gives it. Others there are left out on purpose: their
+# licence is unstated ("no known copyright restrictions" is not a release) or they are greyscale.
+PHOTOS: dict[str, str] = {
+    "coffee": "Coffee cup, courtesy of Pikolo Espresso Bar; CC0 by the photographer, Rachel Michetti",
+    "chelsea": "Chelsea the cat; CC0 by the photographer, Stefan van der Walt",
+    "astronaut": "Eileen Collins, NASA Great Images database; public domain",
+    "rocket": "DSCOVR on Falcon 9 at launch, SpaceX; released into the public domain",
+}
 
 
 def _smoothstep(x: float) -> float:
@@ -272,6 +286,61 @@ def _background(width: int, height: int, seed: int, kind: str) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     ramp = (math.cos(angle) * xx / width + math.sin(angle) * yy / height) * 40.0 - 20.0
     return np.clip(image + ramp[:, :, None], 0, 255).astype(np.uint8)
+
+
+@functools.cache
+def _photo(name: str) -> np.ndarray:
+    import skimage.data  # only the photo backdrops need scikit-image, so only they pay for importing it
+
+    image = getattr(skimage.data, name)()
+    image.setflags(write=False)  # shared by every scenario that crops it
+    return image
+
+
+def photo_background(
+    width: int,
+    height: int,
+    name: str,
+    *,
+    zoom: float = 1.0,
+    centre: tuple[float, float] = (0.5, 0.5),
+    flip: bool = False,
+) -> np.ndarray:
+    """A ``(height, width, 3)`` uint8 crop of the photo ``name`` (one of ``PHOTOS``), scaled to fill.
+
+    The crop is the largest of the frame's aspect ratio, made ``zoom`` (>= 1) times smaller about
+    ``centre`` (fractions of the photo's width and height; moved as little as needed to stay
+    inside the photo). ``flip`` mirrors it left to right.
+    """
+    if name not in PHOTOS:
+        raise ValueError(f"unknown photo {name!r}; expected one of {sorted(PHOTOS)}")
+    image = _photo(name)
+    ph, pw = image.shape[:2]
+    cw = min(pw, ph * width / height) / zoom
+    ch = cw * height / width
+    x0 = min(max(0.0, centre[0] * pw - cw / 2), pw - cw)
+    y0 = min(max(0.0, centre[1] * ph - ch / 2), ph - ch)
+    part = image[round(y0) : round(y0 + ch), round(x0) : round(x0 + cw)]
+    shrink = part.shape[1] > width
+    out = cv2.resize(part, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return np.ascontiguousarray(out[:, ::-1] if flip else out)
+
+
+def shift_colour(
+    rgb: tuple[int, int, int], *, hue: float = 0.0, saturation: float = 1.0, value: float = 1.0
+) -> tuple[int, int, int]:
+    """``rgb`` with its hue turned by ``hue`` degrees and its HSV saturation and value scaled."""
+    h, s, v = colorsys.rgb_to_hsv(*(c / 255.0 for c in rgb))
+    r, g, b = colorsys.hsv_to_rgb((h + hue / 360.0) % 1.0, min(1.0, s * saturation), min(1.0, v * value))
+    return round(r * 255), round(g * 255), round(b * 255)
+
+
+def hue_distance(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
+    """The angle between two colours' hues in degrees, 0..180."""
+    ha = colorsys.rgb_to_hsv(*(c / 255.0 for c in a))[0]
+    hb = colorsys.rgb_to_hsv(*(c / 255.0 for c in b))[0]
+    d = abs(ha - hb) * 360.0 % 360.0
+    return min(d, 360.0 - d)
 
 
 def _random_object(rng: np.random.Generator, colour: str, shape: str, width: int, height: int, *, lane: int) -> SceneObject:
