@@ -9,7 +9,8 @@ this prompt) that offers ``track(video_path)``, yielding one ``FrameTrack`` per 
 order, ``shots(frame_count)`` (inclusive ``[start, end]`` frame ranges) and a ``meta`` dict.
 Backends are swapped by name in ``BACKENDS``; callers never see which one ran except in
 ``track.meta["backend"]``. ``"auto"`` is ``"memory"``: the tracking controller
-(``controller.TargetController``) over weight-free parts (``parts`` holds their interfaces).
+(``controller.TargetController``) over CPU parts that download nothing (``parts`` holds their
+interfaces; the propagation and the embedder use the ImageNet MobileNetV2 a package ships).
 ``"propagate"`` and ``"framewise"`` are the baselines the evaluation compares it with.
 """
 
@@ -55,7 +56,7 @@ BACKENDS[MODEL_BACKEND] = ModelBackend  # SAM 2 + OWLv2 + CLIP from HIGHLIGHTER_
 def resolve_backend(name: str) -> str:
     """The registered backend ``name`` stands for; ``TrackError`` when there is none."""
     resolved = name
-    if name == "auto":  # the model backend when its weights are installed, else the weight-free one
+    if name == "auto":  # the model backend when its weights are installed, else the CPU one
         resolved = MODEL_BACKEND if models_available() else DEFAULT_BACKEND
     if resolved not in BACKENDS:
         choices = ", ".join(["auto", *sorted(BACKENDS)])

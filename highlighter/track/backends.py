@@ -1,4 +1,4 @@
-"""Tracker backends for ``track_video``: the memory controller and the two baselines, weight-free.
+"""Tracker backends for ``track_video``: the memory controller and the two baselines, on the CPU parts.
 
 Each is built with ``(prompt, info)`` and streams one ``FrameTrack`` per frame from ``track``:
 
@@ -23,15 +23,15 @@ import numpy as np
 from highlighter.errors import TrackError
 from highlighter.media import VideoInfo
 from highlighter.track.baselines import FramewiseController, PropagationController
-from highlighter.track.colour import ColourModel
 from highlighter.track.controller import ControllerSettings, TargetController
-from highlighter.track.embedding import HistogramEmbedder
+from highlighter.track.embedding import AppearanceEmbedder
+from highlighter.track.features import ImageNetFeatures
 from highlighter.track.frames import FrameSource, work_size
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import InitialTarget, find_initial_target
 from highlighter.track.memory import DistractorMemory, TargetMemory
 from highlighter.track.prompt import Prompt
-from highlighter.track.propagation import FlowColourPropagator
+from highlighter.track.propagation import LabelPropagator
 from highlighter.track.proposals import ColourSegmentProposer
 from highlighter.track.shots import MIN_SHOT_SECONDS, frame_histogram, is_cut
 from highlighter.trackfile import FrameTrack
@@ -47,7 +47,7 @@ class _StreamingTracker:
 
     name = ""
 
-    def __init__(self, prompt: Prompt, info: VideoInfo, *, max_side: int = 640) -> None:
+    def __init__(self, prompt: Prompt, info: VideoInfo, *, max_side: int = 480) -> None:
         self.prompt, self.info = prompt, info
         self.fps = info.fps or 25.0
         self.work_size = work_size(info, max_side)
@@ -56,9 +56,9 @@ class _StreamingTracker:
         if not self.grounder.can_ground() and not self.grounder.prompted_frames():
             raise TrackError(NO_CUE_MESSAGE)
         self.proposer = ColourSegmentProposer()
-        self.embedder = HistogramEmbedder()
+        self.features = ImageNetFeatures()
+        self.embedder = AppearanceEmbedder(self.features)
         self.settings = ControllerSettings()
-        self.colour: ColourModel | None = None
         self._cuts: set[int] = set()
         self._meta: dict[str, Any] = {}
 
@@ -69,7 +69,6 @@ class _StreamingTracker:
     def meta(self) -> dict[str, Any]:
         return {
             "colour": self.grounder.colour or "learned from the prompt",
-            "colour_model": self.colour.to_dict() if self.colour else None,
             "work_size": list(self.work_size),
             **self._meta,
         }
@@ -82,7 +81,6 @@ class _StreamingTracker:
     def track(self, video_path: str | Path) -> Iterator[FrameTrack]:
         source = FrameSource(video_path, self.info, self.work_size)
         init = find_initial_target(source, self.info.frame_count, self.proposer, self.grounder, self.embedder)
-        self.colour = ColourModel.from_pixels(init.frame.hsv[init.candidate.mask])
         key = init.frame.index
         self._meta.update({"init_frame": key, "init_score": round(init.score, 3)})
         min_gap = max(1, int(round(MIN_SHOT_SECONDS * self.fps)))
@@ -135,7 +133,7 @@ class MemoryTracker(_StreamingTracker):
 
     def make_propagator(self):
         """The propagator for one pass (the backward and forward passes each start from the key frame)."""
-        return FlowColourPropagator(self.colour)
+        return LabelPropagator(features=self.features)
 
     def make_controller(self, init: InitialTarget) -> TargetController:
         controller = TargetController(
@@ -159,7 +157,7 @@ class PropagationTracker(_StreamingTracker):
     name = "propagate"
 
     def make_controller(self, init: InitialTarget) -> PropagationController:
-        controller = PropagationController(FlowColourPropagator(self.colour), self.settings)
+        controller = PropagationController(LabelPropagator(features=self.features), self.settings)
         controller.start(init.frame, init.candidate)
         return controller
 
@@ -171,7 +169,7 @@ class FramewiseTracker(_StreamingTracker):
 
     def make_controller(self, init: InitialTarget) -> FramewiseController:
         controller = FramewiseController(
-            self.proposer, self.grounder, self.embedder, FlowColourPropagator(self.colour), self.settings
+            self.proposer, self.grounder, self.embedder, LabelPropagator(features=self.features), self.settings
         )
         controller.start(init.frame, init.candidate)
         return controller

@@ -3,7 +3,8 @@
 - ``FramewiseController``: grounds the prompt on every frame independently, as models with a static
   target token do (SPARROW's starting point). With a description it keeps the grounder's best
   candidate; with a click or box only, the "token" is the appearance vector of the prompted region
-  and each frame takes the most similar candidate of the target's colour. No state between frames.
+  and each frame takes the most similar candidate among the proposals and the regions that look like
+  the prompted one (the propagator's ``search``, from the prompt's frame alone). No state between frames.
 - ``PropagationController``: initialises once and propagates: each frame keeps the propagator's
   candidate of highest predicted quality. No memory, no re-detection, no motion prior; once the
   object score collapses the target stays lost.
@@ -20,7 +21,7 @@ from highlighter.track.controller import ControllerSettings
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import MIN_TEXT_SCORE
 from highlighter.track.parts import Candidate, Embedder, Propagator, Proposer, WorkFrame
-from highlighter.track.propagation import FlowColourPropagator
+from highlighter.track.propagation import LabelPropagator
 
 
 class FramewiseController:
@@ -29,32 +30,29 @@ class FramewiseController:
         proposer: Proposer,
         grounder: CueGrounder,
         embedder: Embedder,
-        colour: FlowColourPropagator,
+        search: LabelPropagator,
         settings: ControllerSettings = ControllerSettings(),
     ) -> None:
-        self.proposer, self.grounder, self.embedder, self.colour, self.settings = proposer, grounder, embedder, colour, settings
+        self.proposer, self.grounder, self.embedder, self.search, self.settings = proposer, grounder, embedder, search, settings
         self.token: np.ndarray | None = None
 
     def start(self, frame: WorkFrame, candidate: Candidate) -> None:
         self.token = self.embedder.embed(frame, candidate)
-        self.colour.reset(frame, candidate.mask)  # learns the prompted region's colour model
+        self.search.reset(frame, candidate.mask)  # its memory: the prompted frame, never updated
 
     def step(self, frame: WorkFrame, cut: bool = False) -> tuple[np.ndarray | None, float]:
         cands = self.proposer.propose(frame)
-        if not cands:
-            return None, 0.0
         if self.grounder.can_ground():
+            if not cands:
+                return None, 0.0
             scores = self.grounder.score(frame, cands)
             best = int(np.argmax(scores))
             if scores[best] < MIN_TEXT_SCORE:
                 return None, 0.0
             return cands[best].mask, float(scores[best])
         assert self.token is not None
-        full = self.colour.colour_mask(frame)
         best_c, best_sim = None, -1.0
-        for c in cands:
-            if np.count_nonzero(full & c.mask) / max(1, c.area) < self.settings.min_colour_share:
-                continue
+        for c in cands + self.search.search(frame):
             sim = float(self.embedder.embed(frame, c) @ self.token)
             if sim > best_sim:
                 best_c, best_sim = c, sim

@@ -3,22 +3,34 @@
 Per frame, while it follows the target:
 
 1. The Kalman filter predicts the box (SAMURAI's motion prior); the propagator offers candidate
-   masks (flow + colour), one of them re-fitted under the predicted motion.
+   masks, each with a predicted quality and an object score (evidence the target is there at all).
 2. Each candidate is scored by its predicted quality, its agreement with the predicted box, and its
    appearance: similarity to the target memory's prototypes minus similarity to the distractor
    memory (so a mask that slid onto a lookalike loses).
 3. Drift checks: the object score has collapsed (behind something, out of frame), the appearance no
-   longer matches the target or matches a lookalike better, or box and mask disagree
-   (SPARROW's box-mask score under 0.35). Any of these hands over to re-detection on this frame.
+   longer matches the target or matches a lookalike better, the mask jumped to several times the
+   last frame's size, or box and mask disagree (SPARROW's box-mask score under 0.35). Any of these looks for the
+   target on this frame (re-detection); a region found apart from the followed mask takes over.
 4. Confident frames feed the target memory (DAM4SAM's size gate: within 0.7..1.4 of the recent
-   median area, not cut by the frame edge); every few frames, same-coloured regions elsewhere feed
-   the distractor memory.
+   median area, not cut by the frame edge); every few frames, regions apart from the target that
+   look like it feed the distractor memory.
+
+Appearance thresholds are relative: how alike two views of one object are depends on the object,
+the footage and the embedder (a flat red box is always itself; a dancer turning is not), so "no
+longer looks like the target" means well below what this track's own frames scored (``drift_ratio``
+of their median), and re-identification asks for nearly as much (``reid_ratio``); absolute floors
+keep both meaningful on the first frames.
 
 While the target is lost (occlusion, exit, after a cut) every frame is re-detected: class-agnostic
-proposals and every region of the target's colour, re-identified against the target memory and
-rejected when they look more like a known lookalike. A product coming out from behind something is
-accepted from its first sliver (3% of its usual area), since appearance, not size, says what it is.
-The track says ``visible: false`` until one is accepted.
+proposals and the regions that look like the target's long-term memory (the propagator's
+``search``), re-identified against the target memory and rejected when they look more like a known
+lookalike. A product coming out from behind something is accepted from its first sliver (3% of its
+usual area), since appearance, not size, says what it is. The track says ``visible: false`` until
+one is accepted.
+
+The confidence of a frame is the candidate's quality times its object score times how its
+appearance compares with the track's typical similarity: a mask the propagation and the image
+disagree on, one the propagation barely finds, or one that looks unlike the target, scores low.
 
 Everything is at working resolution. Processing order may be backwards in time (the part before
 the key frame); nothing here depends on the direction.
@@ -42,7 +54,6 @@ from highlighter.track.parts import (
     WorkFrame,
     box_iou,
     box_mask_agreement,
-    component_candidates,
     is_background,
 )
 
@@ -54,16 +65,20 @@ class ControllerSettings:
     """Thresholds of the controller. Similarities are cosines of appearance vectors (0..1)."""
 
     min_object_score: float = 0.25  # below: the target is no longer there (SAM 2's object score)
-    drift_similarity: float = 0.72  # below: the mask no longer looks like the target
-    reid_similarity: float = 0.8  # re-detection accepts a candidate only from here
+    min_support: float = 0.3  # re-detection: the propagation's own probability over a candidate, at least
+    drift_similarity: float = 0.45  # below: the mask no longer looks like the target, whatever the track
+    drift_ratio: float = 0.8  # ... or below this share of the track's typical similarity: look again
+    reid_similarity: float = 0.55  # re-detection accepts a candidate only from here
+    reid_ratio: float = 0.9  # ... and from this share of the track's typical similarity
     reid_margin: float = 0.03  # ... and only when it is this much closer to the target than to any lookalike
+    lookalike_ratio: float = 0.6  # a region apart from the target this alike (share of typical) is a lookalike
     min_agreement: float = 0.35  # SPARROW's box-mask threshold
     stable_frames: int = 5  # SAMURAI: trust the motion prior after this many updates
     memory_every: int = 5  # frames between additions to the target memory
     distractors_every: int = 10  # frames between scans for lookalikes
-    min_colour_share: float = 0.5  # a re-detection candidate must be mostly the target's colour
     min_partial: float = 0.03  # smallest share of the target's usual area re-detection considers when lost (a sliver)
     min_drift_partial: float = 0.2  # ... and when checking a drift (a sliver then is the followed mask's own remains)
+    max_growth: float = 2.0  # a mask this many times the last frame's area has merged with something
 
 
 class TargetController:
@@ -84,10 +99,10 @@ class TargetController:
         self.kalman = KalmanBoxFilter()
         self.tracking = False
         self.areas: list[int] = []
-        self._last_box: tuple[float, float, float, float] | None = None
+        self.similarities: list[float] = []  # of recently accepted frames to the target memory
         self._since_memory = 0
         self._since_scan = 0
-        self.events: list[tuple[int, str]] = []  # (frame, what happened): lost, re-acquired, cut
+        self.events: list[tuple[int, str]] = []  # (frame, what happened): lost, found, cut
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -109,7 +124,10 @@ class TargetController:
             if chosen is not None:
                 return chosen
             self._lose(frame)
-        return self._redetect(frame)
+        found = self._find(frame)
+        if found is None:
+            return None, 0.0
+        return self._take(frame, found)
 
     # -- following ------------------------------------------------------------------------------
 
@@ -123,7 +141,7 @@ class TargetController:
         for c in self.propagator.step(frame):
             if c.object_score < s.min_object_score:
                 continue
-            # The flow and the prior often fit the very same mask: embed it once, at its best quality.
+            # Two proposals of the very same mask: embed it once, at its best quality.
             same = next((d for d in candidates if d.box == c.box and d.area == c.area and np.array_equal(d.mask, c.mask)), None)
             if same is None:
                 candidates.append(c)
@@ -131,6 +149,7 @@ class TargetController:
                 same.quality = max(same.quality, c.quality)
         if not candidates:
             return None
+        last = self.areas[-1] if self.areas else None
         ref = self._reference_area()
         best, best_total, best_sims = None, -np.inf, (0.0, 0.0)
         for c in candidates:
@@ -138,43 +157,45 @@ class TargetController:
             sim_t, sim_d = self.memory.similarity(c.embedding), self.distractors.similarity(c.embedding)
             total = 0.85 * c.quality + (0.15 * box_iou(prior, c.box) if trusted else 0.0) + 1.0 * (sim_t - 0.5 * sim_d)
             if ref is not None and not c.touches_border and c.area > 1.25 * ref:
-                total -= 0.5 * (c.area / ref - 1.25)  # growing faster than any zoom: a lookalike merged in
+                # Beyond the target's usual size: perhaps a lookalike merged in. Only the choice
+                # between candidates feels it (a zoom offers one candidate, a merge also the held shape).
+                total -= 0.5 * (c.area / ref - 1.25)
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("frame %d %s quality %.2f area %d target %.3f lookalike %.3f total %.3f",
-                          frame.index, c.source, c.quality, c.area, sim_t, sim_d, total)  # fmt: skip
+                log.debug("frame %d %s quality %.2f presence %.2f area %d target %.3f lookalike %.3f total %.3f",
+                          frame.index, c.source, c.quality, c.object_score, c.area, sim_t, sim_d, total)  # fmt: skip
             if total > best_total:
                 best, best_total, best_sims = c, total, (sim_t, sim_d)
         assert best is not None
         sim_t, sim_d = best_sims
-        drift = (
-            sim_t < s.drift_similarity
-            or (len(self.distractors) and sim_d > sim_t + 0.02)
-            or (ref is not None and not best.touches_border and best.area > 2.5 * ref)
-            or (trusted and box_mask_agreement(prior, best.box, best.area) < s.min_agreement and not best.touches_border)
-        )
-        if drift:
-            found = self._redetect(frame, near=prior, min_share=s.min_drift_partial)
-            if found[0] is not None:
-                return found
-            if sim_t < s.drift_similarity or sim_d > sim_t + 0.02:
+        typical = self._typical_similarity()
+        unlike = sim_t < max(s.drift_similarity, s.drift_ratio * typical if typical else 0.0)
+        nearer_lookalike = bool(len(self.distractors)) and sim_d > sim_t + 0.02
+        grown = last is not None and not best.touches_border and best.area > s.max_growth * last
+        disagree = trusted and not best.touches_border and box_mask_agreement(prior, best.box, best.area) < s.min_agreement
+        if unlike or nearer_lookalike or grown or disagree:
+            found = self._find(frame, near=prior, min_share=s.min_drift_partial)
+            if found is not None and _mask_iou(found.mask, best.mask) < 0.5:
+                return self._take(frame, found)  # the target is elsewhere: it takes over
+            if nearer_lookalike or sim_t < s.drift_similarity:
                 return None
         self._accept(frame, best, sim_t)
-        return best.mask, float(np.clip(best.quality * sim_t, 0.0, 1.0))
+        return best.mask, self._confidence(best, sim_t)
 
     def _accept(self, frame: WorkFrame, cand: Candidate, sim_t: float) -> None:
         self.kalman.update(cand.box)
         self.propagator.commit(frame, cand.mask)
-        self._last_box = cand.box
         ref = self._reference_area()
         self._since_memory += 1
         self._since_scan += 1
         steady = ref is None or 0.7 <= cand.area / ref <= 1.4
-        if not cand.touches_border and steady:
+        if not cand.touches_border:
             self.areas = (self.areas + [cand.area])[-15:]
+        self.similarities = (self.similarities + [sim_t])[-25:]
+        typical = self._typical_similarity() or sim_t
         if (
             self._since_memory >= self.settings.memory_every
             and cand.quality > 0.6
-            and sim_t >= self.settings.reid_similarity
+            and sim_t >= self.settings.reid_ratio * typical
             and steady
             and not cand.touches_border
             and cand.embedding is not None
@@ -187,10 +208,16 @@ class TargetController:
     def _acquire(self, frame: WorkFrame, cand: Candidate) -> None:
         self.kalman.initiate(cand.box)
         self.propagator.reset(frame, cand.mask)
-        self._last_box = cand.box
         self.tracking = True
         if not cand.touches_border:
             self.areas = (self.areas + [cand.area])[-15:]
+
+    def _take(self, frame: WorkFrame, cand: Candidate) -> tuple[np.ndarray, float]:
+        """Follow a re-detected ``cand`` from ``frame`` on."""
+        self.events.append((frame.index, "found"))
+        self._acquire(frame, cand)
+        sim_t = self.memory.similarity(cand.embedding) if cand.embedding is not None else 0.0
+        return cand.mask, self._confidence(cand, sim_t)
 
     def _lose(self, frame: WorkFrame) -> None:
         if self.tracking:
@@ -201,59 +228,75 @@ class TargetController:
     def _reference_area(self) -> float | None:
         return float(np.median(self.areas)) if self.areas else None
 
+    def _typical_similarity(self) -> float | None:
+        """The median similarity of this track's recently accepted frames to its memory."""
+        return float(np.median(self.similarities)) if self.similarities else None
+
+    def _confidence(self, cand: Candidate, sim_t: float) -> float:
+        """Quality (the part's own estimate of the mask) times the evidence the target is there at
+        all (object score) times how the appearance compares with the track's typical similarity."""
+        typical = self._typical_similarity() or 1.0  # before any frame is accepted: the prompt's own
+        appearance = min(1.0, sim_t / typical) if typical > 0 else 0.0
+        return float(np.clip(cand.quality * cand.object_score * appearance, 0.0, 1.0))
+
     # -- memories and re-detection --------------------------------------------------------------
 
-    def _colour_shares(self, frame: WorkFrame, cands: list[Candidate]) -> tuple[list[float], np.ndarray | None]:
-        """Each candidate's share of the target's colour, and the frame's target-colour mask (None
-        for a propagator without a colour model: then appearance decides alone)."""
-        colour_mask = getattr(self.propagator, "colour_mask", None)
-        if colour_mask is None:
-            return [1.0] * len(cands), None
-        full = colour_mask(frame)
-        return [np.count_nonzero(full & c.mask) / max(1, c.area) for c in cands], full
-
-    def _colour_regions(self, full: np.ndarray, cands: list[Candidate]) -> list[Candidate]:
-        """Regions of the target's colour that no proposal covers.
-
-        The proposer keeps only the largest few segments of any colour, so on a busy frame a product
-        coming out from behind something (a sliver at first) is not among them; every region of the
-        target's own colour is a candidate too, from the proposer's smallest size up.
-        """
-        height, width = full.shape
-        covered = lambda box: any(box_iou(box, c.box) > 0.5 for c in cands)  # noqa: E731
-        return component_candidates(full, "colour", min_area=max(12.0, 2e-4 * width * height), skip=covered)
+    def _search(self, frame: WorkFrame) -> list[Candidate]:
+        """Class-agnostic proposals and, from a propagator that can look for the target anywhere
+        (``search``), the regions that look like it."""
+        cands = self.proposer.propose(frame)
+        search = getattr(self.propagator, "search", None)
+        if search is not None:
+            cands += search(frame)
+        return cands
 
     def _scan_distractors(self, frame: WorkFrame, target: Candidate) -> None:
-        """Remember same-coloured regions apart from the target (DAM4SAM: box IoU <= 0.7)."""
-        self._since_scan = 0
-        cands = self.proposer.propose(frame)
-        for c, share in zip(cands, self._colour_shares(frame, cands)[0]):
-            if share < self.settings.min_colour_share or box_iou(c.box, target.box) > 0.1:
-                continue
-            if np.count_nonzero(c.mask & target.mask) > 0.1 * c.area:
-                continue
-            self.distractors.add(self.embedder.embed(frame, c))
+        """Remember regions apart from the target that look like it (DAM4SAM: box IoU <= 0.7; here
+        apart means barely overlapping, so the target's own parts never count).
 
-    def _redetect(
-        self, frame: WorkFrame, near: tuple[float, ...] | None = None, min_share: float | None = None
-    ) -> tuple[np.ndarray | None, float]:
-        """The best re-identified candidate on ``frame`` (mask and confidence; None when there is none).
+        A propagator that can look for the target anywhere (``search``) says what looks like it to
+        the propagation; each such region apart from the target is a counter-example for the
+        propagator (``remember_lookalike``), and joins the distractor memory when the embedder
+        finds it alike too (``lookalike_ratio`` of the track's typical similarity)."""
+        self._since_scan = 0
+        typical = self._typical_similarity() or 1.0
+        search = getattr(self.propagator, "search", None)
+        remember = getattr(self.propagator, "remember_lookalike", None)
+        # Each embedding costs a network pass: the propagator's own finds when it has them, else
+        # every class-agnostic proposal.
+        for c in search(frame) if search is not None else self.proposer.propose(frame):
+            if box_iou(c.box, target.box) > 0.1 or np.count_nonzero(c.mask & target.mask) > 0.1 * c.area:
+                continue
+            if remember is not None:  # a wall of the target's colour is a counter-example too
+                remember(frame, c.mask, target.mask)
+            if is_background(c.box, c.area, frame.size):
+                continue
+            vector = self.embedder.embed(frame, c)
+            if self.memory.similarity(vector) >= self.settings.lookalike_ratio * typical:
+                self.distractors.add(vector)
+
+    def _find(self, frame: WorkFrame, near: tuple[float, ...] | None = None, min_share: float | None = None) -> Candidate | None:
+        """The best re-identified candidate on ``frame`` (its ``embedding`` set), or None: one that
+        the propagation supports (``min_support``, when the propagator can say) and the embedder
+        finds alike (``reid_similarity``, ``reid_ratio``), more than any known lookalike.
 
         ``near``: the motion prior's box, which a candidate gains by overlapping. ``min_share``: the
         smallest candidate area, as a share of the target's usual area (``min_partial`` by default).
         """
         s = self.settings
         min_share = s.min_partial if min_share is None else min_share
-        cands = self.proposer.propose(frame)
-        shares, full = self._colour_shares(frame, cands)
-        if full is not None:
-            extra = self._colour_regions(full, cands)
-            cands, shares = cands + extra, shares + [1.0] * len(extra)
         ref = self._reference_area()
+        typical = self._typical_similarity()
+        threshold = max(s.reid_similarity, s.reid_ratio * typical if typical else 0.0)
         text = self.grounder.can_ground()
+        support = getattr(self.propagator, "support", None)
         best, best_key = None, -np.inf
-        for c, share in zip(cands, shares):
-            if share < s.min_colour_share or is_background(c.box, c.area, frame.size):
+        for c in self._search(frame):
+            if is_background(c.box, c.area, frame.size):
+                continue
+            # A proposal the propagation sees nothing of the target in is something else, however
+            # alike a region's summary vector (a blue box shaped like the red one).
+            if support is not None and support(frame, c.mask) < s.min_support:
                 continue
             # A product coming out from behind something, or back into the frame, shows a sliver
             # first: every frame of it counts, and appearance (not size) decides what it is.
@@ -262,24 +305,21 @@ class TargetController:
                 continue
             c.embedding = self.embedder.embed(frame, c)
             sim_t, sim_d = self.memory.similarity(c.embedding), self.distractors.similarity(c.embedding)
-            threshold = s.reid_similarity - (0.1 if c.touches_border else 0.0)  # a product half in frame
             if log.isEnabledFor(logging.DEBUG):
-                log.debug("frame %d redetect area %d box %s target %.3f lookalike %.3f near %s",
-                          frame.index, c.area, tuple(round(v) for v in c.box), sim_t, sim_d,
+                log.debug("frame %d redetect %s area %d box %s target %.3f lookalike %.3f near %s",
+                          frame.index, c.source, c.area, tuple(round(v) for v in c.box), sim_t, sim_d,
                           None if near is None else tuple(round(v) for v in near))  # fmt: skip
-            if sim_t < threshold or sim_t < sim_d + s.reid_margin:
+            # A product half in frame shows half its outline: a little less alike.
+            if sim_t < threshold - (0.1 if c.touches_border else 0.0) or sim_t < sim_d + s.reid_margin:
                 continue
             if text and self.grounder.text_score(frame, c) < 0.3:
                 continue
             key = sim_t - sim_d + (0.2 * box_iou(near, c.box) if near is not None else 0.0)
             if key > best_key:
                 best, best_key = c, key
-        if best is None:
-            return None, 0.0
-        self.events.append((frame.index, "found"))
-        self._acquire(frame, best)
-        return best.mask, float(np.clip(self.memory.similarity(best.embedding), 0.0, 1.0))
+        return best
 
 
-def _centre(box: tuple[float, ...]) -> tuple[float, float]:
-    return box[0] + box[2] / 2, box[1] + box[3] / 2
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 0.0

@@ -1,15 +1,17 @@
-"""Appearance vectors without weights: colour, outline and texture histograms of a region.
+"""Appearance vectors of candidate regions, for the target and distractor memories.
 
-Three blocks, each normalised, weighted and concatenated into one unit vector (cosine similarity):
+Three blocks, each unit length, weighted and concatenated into one unit vector (cosine similarity):
 
-- colour: a hue x saturation histogram of the region's pixels (18 x 3), plus 4 value bins,
-  square-rooted (Hellinger) so one dominant bin does not swamp the rest;
-- outline: the orientation histogram of the mask's own edge (8 bins, 0..180 degrees), plus its fill
-  ratio: a box and a ball of the same paint differ here. Edges on the frame border are ignored, so a
-  product half out of frame keeps its outline;
-- texture: the orientation histogram of image gradients inside the region (8 bins).
+- learned: ImageNet MobileNetV2 features averaged over the region (``features.ImageNetFeatures.pooled``
+  on a crop around it): what the region is, a cup or a hand, a ball or a window;
+- colour: a hue x saturation histogram of the region's pixels (18 x 3) plus 4 value bins,
+  square-rooted (Hellinger) so one dominant bin does not swamp the rest: the network's features
+  barely tell a red box from a blue one;
+- outline: the orientation histogram of the mask's own edge (8 bins, 0..180 degrees) plus its fill
+  ratio: a box and a ball of the same paint differ here. Edges on the frame border are ignored, so
+  a product half out of frame keeps its outline.
 
-A model embedder (MobileNetV2 features, an image-text model) replaces this behind ``Embedder``.
+A model embedder (an image-text model) replaces this behind ``Embedder``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from highlighter.track.features import ImageNetFeatures
 from highlighter.track.parts import Candidate, WorkFrame
 
-_WEIGHTS = {"colour": 0.62, "outline": 0.68, "texture": 0.2}
+_WEIGHTS = {"learned": 0.75, "colour": 0.5, "outline": 0.45}
+_CROP = 128  # pixels of the square crop the network sees of a region
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -27,37 +31,44 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 0 else v
 
 
-class HistogramEmbedder:
-    dims = 18 * 3 + 4 + 8 + 5 + 8
+class AppearanceEmbedder:
+    """``embed(frame, candidate)``: a unit vector; similar regions have a cosine near 1."""
+
+    def __init__(self, features: ImageNetFeatures | None = None) -> None:
+        self.features = features or ImageNetFeatures()
 
     def embed(self, frame: WorkFrame, candidate: Candidate) -> np.ndarray:
         x, y, w, h = (int(v) for v in candidate.box)
         fh, fw = candidate.mask.shape
-        # A 2-px margin keeps the mask's edge inside the crop.
-        x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(fw, x + w + 2), min(fh, y + h + 2)
+        # A margin of a tenth of the region (2 px at least) keeps its edge and a little context.
+        mx, my = max(2, w // 10), max(2, h // 10)
+        x0, y0, x1, y1 = max(0, x - mx), max(0, y - my), min(fw, x + w + mx), min(fh, y + h + my)
         mask = candidate.mask[y0:y1, x0:x1]
-        hsv = frame.hsv[y0:y1, x0:x1][mask]
-        hue = (hsv[:, 0].astype(np.int32) * 18) // 180
-        sat = np.minimum(hsv[:, 1].astype(np.int32) * 3 // 256, 2)
-        colour = np.bincount(hue * 3 + sat, minlength=54).astype(np.float64)
-        value = np.bincount(np.minimum(hsv[:, 2].astype(np.int32) * 4 // 256, 3), minlength=4).astype(np.float64)
-        colour = _unit(np.sqrt(np.r_[colour, 0.5 * value] / max(1, len(hsv))))
+        crop = cv2.resize(frame.rgb[y0:y1, x0:x1], (_CROP, _CROP), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(mask.astype(np.uint8), (_CROP, _CROP), interpolation=cv2.INTER_NEAREST) > 0
+        learned = self.features.pooled(crop, small if small.any() else np.ones_like(small))
+        colour = colour_histogram(frame.hsv[y0:y1, x0:x1][mask])
+        outline = outline_histogram(mask, candidate.area / max(1.0, candidate.box[2] * candidate.box[3]))
+        return _unit(np.r_[_WEIGHTS["learned"] * learned, _WEIGHTS["colour"] * colour, _WEIGHTS["outline"] * outline])
 
-        m = mask.astype(np.float32)
-        # Replicate the frame's edges so a region cut by the border has no edge along it.
-        pad = cv2.BORDER_REPLICATE
-        gx, gy = cv2.Sobel(m, cv2.CV_32F, 1, 0, ksize=3, borderType=pad), cv2.Sobel(m, cv2.CV_32F, 0, 1, ksize=3, borderType=pad)
-        outline = _orientation_histogram(gx, gy)
-        fill = candidate.area / max(1.0, candidate.box[2] * candidate.box[3])
-        fill_bins = np.exp(-0.5 * ((fill - np.linspace(0.6, 1.0, 5)) / 0.06) ** 2)
-        outline = _unit(np.r_[outline, 0.6 * _unit(fill_bins)])
 
-        grey = frame.grey[y0:y1, x0:x1].astype(np.float32)
-        tx, ty = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
-        inner = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        texture = _orientation_histogram(tx * inner, ty * inner)
+def colour_histogram(hsv: np.ndarray) -> np.ndarray:
+    """Unit-length Hellinger histogram of ``(n, 3)`` OpenCV HSV pixels: 18 hues x 3 saturations, 4 values."""
+    hue = (hsv[:, 0].astype(np.int32) * 18) // 180
+    sat = np.minimum(hsv[:, 1].astype(np.int32) * 3 // 256, 2)
+    colour = np.bincount(hue * 3 + sat, minlength=54).astype(np.float64)
+    value = np.bincount(np.minimum(hsv[:, 2].astype(np.int32) * 4 // 256, 3), minlength=4).astype(np.float64)
+    return _unit(np.sqrt(np.r_[colour, 0.5 * value] / max(1, len(hsv))))
 
-        return _unit(np.r_[_WEIGHTS["colour"] * colour, _WEIGHTS["outline"] * outline, _WEIGHTS["texture"] * texture])
+
+def outline_histogram(mask: np.ndarray, fill: float) -> np.ndarray:
+    """Unit-length orientation histogram of a mask's edge (8 bins) with its box fill ratio (5 bins)."""
+    m = mask.astype(np.float32)
+    pad = cv2.BORDER_REPLICATE  # a region cut by the frame's border has no edge along it
+    gx, gy = cv2.Sobel(m, cv2.CV_32F, 1, 0, ksize=3, borderType=pad), cv2.Sobel(m, cv2.CV_32F, 0, 1, ksize=3, borderType=pad)
+    edges = _orientation_histogram(gx, gy)
+    fill_bins = np.exp(-0.5 * ((fill - np.linspace(0.6, 1.0, 5)) / 0.06) ** 2)
+    return _unit(np.r_[edges, 0.6 * _unit(fill_bins)])
 
 
 def _orientation_histogram(gx: np.ndarray, gy: np.ndarray, bins: int = 8) -> np.ndarray:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from highlighter.errors import MediaError
-from highlighter.media import FFMPEG, VideoInfo, iter_frames
+from highlighter.media import FFMPEG, VideoInfo, extract_frame, iter_frames
 from highlighter.track.parts import WorkFrame
 
 
@@ -38,6 +38,10 @@ class FrameSource:
             for index, rgb in enumerate(frames):
                 if index >= start:
                     yield WorkFrame(index, rgb)
+
+    def full_frame(self, index: int) -> np.ndarray | None:
+        """Frame ``index`` at the video's own size (RGB), or None when that is the working size."""
+        return None if self._scale is None else extract_frame(self.path, index)
 
     def backward(self, end: int, chunk: int = 50) -> Iterator[WorkFrame]:
         """Frames ``end - 1``, ``end - 2``, ... 0, decoded ``chunk`` frames at a time."""

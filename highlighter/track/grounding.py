@@ -4,6 +4,14 @@ Weight-free: a colour word is an HSV box (``colour.COLOUR_WORDS``), a shape word
 ratio (an ellipse fills pi/4 of its box, a rectangle all of it). A click on a frame scores the
 candidate under it, a box the candidate that fills it. A model grounder (an open-vocabulary
 detector) replaces this behind the same ``Grounder`` interface.
+
+Words name a product, and a product is an object: of all the regions of the named colour, the one
+meant is the subject, not the scenery. Scenery of the product's colour is a wall, a poster cut by
+the frame, a stripe or a shelf edge; so a region scores less the less solid it is (its area over
+its convex hull's: a stripe that runs into another region, a ragged patch), the more elongated
+(its minimum-area rectangle's aspect: a shelf edge), and when the frame's edge cuts it (less, as a
+close-up product can be cut too). ``colour_regions`` gives every region of the named colour as a
+candidate, however many larger regions of other colours a busy frame holds.
 """
 
 from __future__ import annotations
@@ -11,10 +19,11 @@ from __future__ import annotations
 import math
 import re
 
+import cv2
 import numpy as np
 
 from highlighter.track.colour import COLOUR_WORDS, colour_word
-from highlighter.track.parts import Candidate, WorkFrame, box_iou, is_background
+from highlighter.track.parts import Candidate, WorkFrame, box_iou, component_candidates, is_background
 from highlighter.track.prompt import Prompt
 
 ROUND_WORDS = frozenset("round ball balls circle circular oval sphere disc disk ellipse orb globe".split())
@@ -24,6 +33,9 @@ _FILL = {"round": math.pi / 4, "boxy": 1.0}
 # rectangle; an ellipse's thin cap fills 2/3 of its box (a parabolic segment).
 _CUT_FILL = {"round": 2 / 3, "boxy": 1.0}
 BACKGROUND_FACTOR = 0.2  # SPARROW's score factor for a mask that is mostly the frame
+BORDER_FACTOR = 0.6  # a region the frame's edge cuts is less likely the product meant
+_OPEN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+_CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
 
 def shape_word(text: str) -> str | None:
@@ -70,10 +82,21 @@ class CueGrounder:
             return visual
         return [v * (0.5 + 0.5 * t) for v, t in zip(visual, text)]
 
+    def colour_regions(self, frame: WorkFrame, *, min_fraction: float = 2e-4) -> list[Candidate]:
+        """Every connected region of the named colour (holes filled) of at least ``min_fraction`` of
+        the frame; none without a colour word."""
+        if self.colour is None:
+            return []
+        w, h = frame.size
+        raw = cv2.morphologyEx(COLOUR_WORDS[self.colour].mask(frame.hsv), cv2.MORPH_OPEN, _OPEN)
+        raw = cv2.morphologyEx(raw, cv2.MORPH_CLOSE, _CLOSE)
+        return component_candidates(raw > 0, "colour", min_area=max(12.0, min_fraction * w * h))
+
     def text_score(self, frame: WorkFrame, cand: Candidate) -> float:
         """Colour-word match (share of the region's pixels of that colour) times shape-word fit,
-        times ``BACKGROUND_FACTOR`` for a region that looks like background (``parts.is_background``)."""
-        score = 1.0
+        times how much the region looks like an object rather than scenery (``object_factor``), times
+        ``BACKGROUND_FACTOR`` for a region that looks like background (``parts.is_background``)."""
+        score = object_factor(cand)
         if self.colour is not None:
             inside = COLOUR_WORDS[self.colour].mask(frame.hsv)[cand.mask]
             score *= float(np.count_nonzero(inside)) / max(1, inside.size)
@@ -102,3 +125,18 @@ class CueGrounder:
         for box in self.boxes.get(index, []):
             best = max(best, box_iou(box, cand.box))
         return best
+
+
+def object_factor(cand: Candidate) -> float:
+    """0.1..1: how much a region looks like an object rather than scenery (see the module docstring):
+    solidity under 0.8 and a minimum-area rectangle thinner than 1:4 cost, and so does the frame's edge."""
+    contours, _ = cv2.findContours(cand.mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return 0.0
+    points = np.concatenate(contours)
+    hull = cv2.contourArea(cv2.convexHull(points))
+    solidity = cand.area / max(hull, 1.0)
+    (_, _), (rw, rh), _ = cv2.minAreaRect(points)
+    aspect = min(rw, rh) / max(rw, rh, 1.0)
+    factor = float(np.clip((solidity - 0.4) / 0.4, 0.1, 1.0)) * float(np.clip(aspect / 0.25, 0.2, 1.0))
+    return factor * (BORDER_FACTOR if cand.touches_border else 1.0)

@@ -1,10 +1,14 @@
 """Where the target is first found: the prompted frame, or the most confident of several key frames.
 
-With a click or a box, the target is the candidate the grounder puts under it on that frame (with
-a colour re-segmentation of the clicked spot as a fallback candidate). With a description only,
+With a click or a box, the target is the candidate the grounder puts under it on that frame, the
+prompt's own segmentation among them (GrabCut of the box, or of the smallest box around the click
+that holds its object: ``segment``). A click or box is never refused: it is the marketer saying the
+product is there, so when nothing else fits, its own segmentation is the target. With a description only,
 DEVA's rule: ground it on ``KEY_FRAMES`` uniformly spaced frames and start from the most confident;
 the other key frames where the same product was found confidently seed the target memory (SPARROW's
-target-specific features are crops from uniformly spaced frames).
+target-specific features are crops from uniformly spaced frames). A region that sits unchanged on
+most key frames is scenery (a poster, a wall, a shelf) unless nothing else matches: it scores
+``STATIC_FACTOR`` of itself, so a product that moves or is handled wins over a poster of its colour.
 """
 
 from __future__ import annotations
@@ -15,14 +19,15 @@ import cv2
 import numpy as np
 
 from highlighter.errors import TrackError
-from highlighter.track.colour import COLOUR_WORDS, ColourModel
 from highlighter.track.frames import FrameSource
 from highlighter.track.grounding import CueGrounder
-from highlighter.track.parts import Candidate, Embedder, Proposer, WorkFrame, fill_holes
+from highlighter.track.parts import Candidate, Embedder, Proposer, WorkFrame, box_iou
+from highlighter.track.segment import mask_from_box, mask_from_click
 
 KEY_FRAMES = 10
 MIN_TEXT_SCORE = 0.35
-MIN_VISUAL_SCORE = 0.3
+PROMPT_BONUS = 0.05  # the prompt's own segmentation wins a near tie with a proposal
+STATIC_FACTOR = 0.7  # of the score of a region unchanged on most key frames
 
 
 @dataclass
@@ -42,16 +47,20 @@ def find_initial_target(
     if prompted:
         return _from_visual_prompt(source, prompted[0], proposer, grounder, embedder)
     keys = sorted({int(round(k)) for k in np.linspace(0, max(0, frame_count - 1), KEY_FRAMES)})
-    found: list[tuple[float, WorkFrame, Candidate]] = []
+    seen: list[tuple[WorkFrame, list[Candidate], list[float]]] = []
     for frame in source.forward():
         if frame.index in keys:
-            cands = proposer.propose(frame)
+            cands = proposer.propose(frame) + grounder.colour_regions(frame)
             if cands:
-                scores = grounder.score(frame, cands)
-                best = int(np.argmax(scores))
-                found.append((scores[best], WorkFrame(frame.index, frame.rgb.copy()), cands[best]))
+                seen.append((WorkFrame(frame.index, frame.rgb.copy()), cands, grounder.score(frame, cands)))
         if frame.index >= keys[-1]:
             break
+    found: list[tuple[float, WorkFrame, Candidate]] = []
+    for frame, cands, scores in seen:
+        others = [[c.box for c in o] for f, o, _ in seen if f is not frame]
+        scores = [s * (STATIC_FACTOR if _static(c, others) else 1.0) for c, s in zip(cands, scores)]
+        best = int(np.argmax(scores))
+        found.append((scores[best], frame, cands[best]))
     if not found or max(f[0] for f in found) < MIN_TEXT_SCORE:
         raise TrackError(
             "No product matching the description was found in the video. "
@@ -68,46 +77,47 @@ def find_initial_target(
     return InitialTarget(frame, cand, float(score), seeds)
 
 
+def _static(cand: Candidate, others: list[list[tuple[float, float, float, float]]]) -> bool:
+    """Whether ``cand``'s box recurs, unmoved (box IoU over 0.9), on most of the other key frames."""
+    if len(others) < 2:
+        return False
+    same = sum(any(box_iou(cand.box, b) > 0.9 for b in boxes) for boxes in others)
+    return same >= 0.5 * len(others)
+
+
 def _from_visual_prompt(
     source: FrameSource, index: int, proposer: Proposer, grounder: CueGrounder, embedder: Embedder
 ) -> InitialTarget:
     for frame in source.forward(index):
         frame = WorkFrame(frame.index, frame.rgb.copy())
         cands = proposer.propose(frame)
-        clicked = _segment_prompt(frame, grounder)
-        if clicked is not None:
-            cands.append(clicked)
         scores = grounder.score(frame, cands) if cands else []
-        if not scores or max(scores) < MIN_VISUAL_SCORE:
-            raise TrackError(
-                f"Nothing distinct was found under the click or box on frame {index}. "
-                "Click on the middle of the product, or draw the box tightly around it."
-            )
-        best = int(np.argmax(scores))
+        own = _segment_prompt(frame, grounder, source.full_frame(frame.index))
+        own_score = grounder.score(frame, [own])[0]
+        best = int(np.argmax(scores)) if scores else -1
+        if best < 0 or own_score + PROMPT_BONUS >= scores[best]:
+            return InitialTarget(frame, own, float(own_score))
         return InitialTarget(frame, cands[best], float(scores[best]))
     raise TrackError(f"Frame {index} of the prompt could not be read from the video. Click on an earlier frame.")
 
 
-def _segment_prompt(frame: WorkFrame, grounder: CueGrounder) -> Candidate | None:
-    """The region of the clicked spot's (or the box centre's) colour that holds it, as a candidate."""
+def _segment_prompt(frame: WorkFrame, grounder: CueGrounder, full: np.ndarray | None = None) -> Candidate:
+    """The prompt's own segmentation on ``frame``: GrabCut of its first box, else of its first
+    positive click (never empty). ``full``: the same frame at the video's own size, where the cut
+    sees the product's edges in full detail (a small product is a few dozen working pixels)."""
+    image = frame.rgb if full is None else full
     w, h = frame.size
-    hsv = frame.hsv
-    spots = [(x, y) for x, y, positive in grounder.points.get(frame.index, []) if positive]
-    spots += [(bx + bw / 2, by + bh / 2) for bx, by, bw, bh in grounder.boxes.get(frame.index, [])]
-    if not spots:
-        return None
-    x, y = (int(min(max(v, 0), lim - 1)) for v, lim in zip(spots[0], (w, h)))
-    r = max(2, int(round(0.01 * max(w, h))))
-    patch = hsv[max(0, y - r) : y + r + 1, max(0, x - r) : x + r + 1].reshape(-1, 3)
-    model = ColourModel.from_pixels(patch)
-    if grounder.colour is not None:  # the description's colour, where it agrees with the click
-        word = COLOUR_WORDS[grounder.colour]
-        if word.mask(hsv[y : y + 1, x : x + 1]).any():
-            model = word
-    raw = model.mask(hsv)
-    raw = cv2.morphologyEx(raw, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
-    count, labels = cv2.connectedComponents(raw, connectivity=8)
-    label = labels[y, x]
-    if label == 0:
-        return None
-    return Candidate.from_mask(fill_holes(labels == label), source="prompt")
+    sx, sy = image.shape[1] / w, image.shape[0] / h
+    boxes = grounder.boxes.get(frame.index, [])
+    if boxes:
+        x, y, bw, bh = boxes[0]
+        mask = mask_from_box(image, (x * sx, y * sy, bw * sx, bh * sy))
+    else:
+        x, y = next((x, y) for x, y, positive in grounder.points[frame.index] if positive)
+        mask = mask_from_click(image, x * sx, y * sy)
+    if full is not None:
+        small = cv2.resize(mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_AREA) > 127
+        mask = small if small.any() else cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    cand = Candidate.from_mask(mask, source="prompt")
+    assert cand is not None  # both segmentations are never empty
+    return cand

@@ -1,6 +1,6 @@
 """The interfaces the tracking controller is built on, and the candidate they pass around.
 
-Four parts, each a ``typing.Protocol`` so that a weight-free CPU backend (this package) and a model
+Four parts, each a ``typing.Protocol`` so that the CPU backend (this package) and a model
 backend (SAM 2, an open-vocabulary detector, an image-text embedder) plug in the same way:
 
 - ``Proposer``: class-agnostic candidate regions on a frame.

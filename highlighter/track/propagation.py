@@ -1,285 +1,390 @@
-"""Carries the target's mask to the next frame without weights: optical flow plus a colour model.
+"""Carries the target's mask to the next frame: label propagation over ImageNet features, then a graph cut.
 
-DIS optical flow (on a half-size grey frame) says how the target moved: the median flow inside its
-last mask, robust to the flat, textureless inside of a product. The shifted mask is then re-fitted
-to the pixels of the target's colour around it. Several candidates come back, as SAM 2's decoder
-gives several masks: the re-fitted mask held to the shifted outline (it stays off a same-coloured
-lookalike that touches the product), the whole colour blobs under it (they follow a zoom), and the
-re-fitted mask under the motion prior's shift, when the caller gives one.
+Label propagation (the protocol of Jabri et al., "Space-Time Correspondence as a Contrastive Random
+Walk", 2020, used by DINO and others to test frozen features on DAVIS): every cell of the new frame
+takes the labels (target or not) of the ``top_k`` most similar cells in a memory of labelled frames,
+weighted by ``softmax(similarity / temperature)``, looking only within ``radius`` of itself. The
+memory holds the prompt's frame (the marketer's own view, always kept), a few long-term frames spread
+over the track and the last few frames. It follows texture and shape, not a colour range, and a
+region the target never looked like stays out, however close its colour.
 
-A same-coloured background region (a wall or a stripe of the target's colour, or any region several
-times the target's size) is remembered while it is apart from the target and left out of the
-target's colour from then on, moved with its own flow: where the target passes over it, the mask
-keeps to the part of the target outside it instead of growing into it.
+The cells are 8x8 pixels of a square crop around the target (``context`` times its long side,
+resized to ``crop`` pixels), so the target is seen at the same detail whatever its size. The cells'
+probabilities are then refined at the working resolution by a graph cut (``segment.graph_cut``) with
+the target's colour likelihood, so the mask follows the image's edges.
 
-``quality`` is the IoU of a candidate with the outline it was fitted to (a stand-in for SAM 2's
-predicted IoU); ``object_score`` is the share of the shifted outline that still has the target's
-colour: it falls towards 0 as the product goes behind something or out of frame.
+Candidates carry an honest ``object_score`` (the propagated probability over the cut: it falls as
+the target goes behind something or out of frame, where no cell looks like it) and ``quality`` (how
+well the cut agrees with the propagation: low when colour and edges pull elsewhere). ``search`` looks for
+the target anywhere in a frame, from the long-term memory only: the re-detection candidates.
+
+Masks are bool ``(h, w)`` at the working resolution; boxes ``[x, y, w, h]`` in working pixels.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
+import torch
 
-from highlighter.track.colour import ColourModel
-from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement, fill_holes, is_background
+from highlighter.track.features import STRIDE, ImageNetFeatures
+from highlighter.track.parts import Candidate, WorkFrame, component_candidates, fill_holes
+from highlighter.track.segment import ColourLikelihood, graph_cut, logit
 
-_BACKGROUND_TIMES = 3.0  # a same-coloured region this many times the target's area is background
+
+@dataclass(frozen=True)
+class PropagationSettings:
+    crop: int = 224  # pixels of the square crop the features see (a multiple of 16)
+    context: float = 2.0  # crop side / the target's long side: room for a frame's motion
+    top_k: int = 10  # memory cells each cell takes its label from
+    temperature: float = 0.1  # of the softmax over their similarities
+    radius: float = 0.6  # a cell matches memory cells within this share of the crop side
+    recent: int = 2  # last frames kept in memory
+    long_term: int = 3  # frames spread over the track kept in memory (besides the prompt's)
+    long_every: int = 10  # committed frames between two long-term frames
+    colour_weight: float = 0.5  # of the colour log-likelihood ratio next to the propagated log-odds
+    smoothness: float = 2.0  # graph cut's cost of a boundary between pixels of the same colour
+    margin: float = 0.6  # the cut looks this share of the target's size around its box
+    search_side: int = 480  # long side of a frame searched whole by ``search`` (a multiple of 16)
+    cut_pixels: int = 40_000  # a larger region is cut at a reduced size (the cut's cost grows with its pixels)
+    held_overlap: float = 0.9  # the moved last mask is offered besides the cut when they overlap less than this (IoU)
+    memory_growth: float = 1.25  # a frame joins the memory only within this factor of the recent areas
+    lookalikes: int = 2  # crops of lookalikes kept in memory as counter-examples
 
 
-class FlowColourPropagator:
-    """Follows one mask with DIS flow and the target's ``ColourModel`` (learned at the first reset)."""
+@dataclass
+class _Entry:
+    """One memory frame: cell descriptors ``(C, N)``, cell centres in working pixels ``(N, 2)``, labels ``(N,)``."""
 
-    def __init__(self, colour: ColourModel | None = None) -> None:
-        self.colour = colour
-        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+    features: torch.Tensor
+    positions: torch.Tensor
+    labels: torch.Tensor
+
+
+@dataclass
+class _Crop:
+    """A square crop of a frame: top-left corner and side in working pixels."""
+
+    x: float
+    y: float
+    side: float
+
+    def affine(self, size: int) -> np.ndarray:
+        s = size / self.side
+        return np.array([[s, 0, -self.x * s], [0, s, -self.y * s]], np.float32)
+
+
+class LabelPropagator:
+    """Follows one mask through frames given in processing order (see the module docstring)."""
+
+    def __init__(self, settings: PropagationSettings = PropagationSettings(), features: ImageNetFeatures | None = None) -> None:
+        self.settings = settings
+        self.features = features or ImageNetFeatures()
+        self.colour = ColourLikelihood()
+        self.prior: tuple[float, float, float, float] | None = None  # the motion prior's box, set by the controller
+        self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
+        self._first: _Entry | None = None
+        self._long: list[_Entry] = []
+        self._recent: list[_Entry] = []
+        self._lookalikes: list[_Entry] = []
+        self._committed = 0
         self._prev: WorkFrame | None = None
         self._mask: np.ndarray | None = None
-        self._template: np.ndarray | None = None  # the last shape seen without a same-coloured neighbour
-        self._sizes: list[int] = []  # areas of the recent templates, in pixels
-        self.in_contact = False  # whether a same-coloured region touched the target lately
-        self.leave_contact_after = 5  # frames alone before contact is over
-        self._alone_frames = 0
-        self._template_at: np.ndarray | None = None  # ... moved along with the flow since
-        self._open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-        self._close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-        self.prior: tuple[float, float, float, float] | None = None  # the motion prior's box, set by the caller
-        self._background: np.ndarray | None = None  # same-coloured background regions, moved with their flow
+        self._box: tuple[float, float, float, float] | None = None
+        self._areas: list[int] = []
+        self._pending: tuple[int, _Crop, torch.Tensor, torch.Tensor] | None = None
+        self._template: np.ndarray | None = None  # the last mask the memory learned, moved along since
+        self._searched: tuple[int, np.ndarray] | None = None  # the last search: frame index, probability map
+
+    # -- the Propagator interface ---------------------------------------------------------------
 
     def reset(self, frame: WorkFrame, mask: np.ndarray) -> None:
-        if self.colour is None:
-            self.colour = ColourModel.from_pixels(frame.hsv[mask])
-        self._prev, self._mask = frame, mask
-        self._background = None
-        self._learn_background(frame, mask)
-        # Recent sizes are kept across a re-detection: a product re-entering the frame shows a
-        # sliver first, and its full size is what tells growth from a merge with a lookalike.
-        self._template = self._template_at = None
-        self.in_contact, self._alone_frames = False, 0
-        self._remember_shape(frame, mask)
+        """Start from ``mask`` on ``frame``: the prompt (kept for the whole track) or a re-detection
+        (the long-term memory stays; the recent frames restart here)."""
+        crop = self._crop_for(_box(mask))
+        features, positions = self._crop_features(frame, crop)
+        entry = _Entry(features, positions, self._labels(mask, crop))
+        if self._first is None:
+            self._first = entry
+        self._recent = [entry]
+        self._areas = [int(np.count_nonzero(mask))]
+        self._template = mask
+        self._remember(frame, mask)
+        x0, y0, x1, y1 = self._roi(None)
+        self.colour.update(frame.rgb[y0:y1, x0:x1], mask[y0:y1, x0:x1])
 
     def commit(self, frame: WorkFrame, mask: np.ndarray | None) -> None:
-        self._prev = frame
-        self._mask = mask if mask is not None and mask.any() else None
-        if self._mask is None:
-            self._template = self._template_at = None
-            self._background = None
+        """The controller's decision for ``frame``: learn from ``mask``, or hold still when None."""
+        if mask is None or not mask.any():
+            self._mask = self._box = None
+            self._pending = None
+            return
+        if self._pending is not None and self._pending[0] == frame.index:
+            _, crop, features, positions = self._pending
         else:
-            self._learn_background(frame, self._mask)
-            self._remember_shape(frame, self._mask)
+            crop = self._crop_for(_box(mask))
+            features, positions = self._crop_features(frame, crop)
+        area = int(np.count_nonzero(mask))
+        last = self._areas[-1] if self._areas else area
+        # DAM4SAM's gate: a mask that suddenly grew or shrank since the last frame (merged with a
+        # lookalike, half hidden) is followed but not learned from, or the memory would teach the
+        # next frames its mistake. A zoom grows a little every frame and passes.
+        if 1 / self.settings.memory_growth <= area / max(1.0, last) <= self.settings.memory_growth:
+            self._template = mask
+            entry = _Entry(features, positions, self._labels(mask, crop))
+            self._recent = (self._recent + [entry])[-self.settings.recent :]
+            self._committed += 1
+            if self.settings.long_term and self._committed % self.settings.long_every == 0:
+                self._long = (self._long + [entry])[-self.settings.long_term :]
+        self._areas = (self._areas + [area])[-15:]
+        self._remember(frame, mask)
 
-    def _learn_background(self, frame: WorkFrame, mask: np.ndarray) -> None:
-        """Remember the regions of the target's colour that are background and apart from ``mask``:
-        ``is_background``, or several times the target's size (a same-coloured lookalike product is
-        about the target's size, and the contact template keeps the target off it).
+    def remember_lookalike(self, frame: WorkFrame, lookalike: np.ndarray, target: np.ndarray) -> None:
+        """Keep a crop of a lookalike (a region apart from the target that looks like it: another
+        product of its colour, a wall) as a counter-example: its cells are labelled "not the target"
+        (the ``target`` mask keeps its own label where it reaches in). Without one, every cell of the
+        target's colour the memory knows is the target's, and a same-coloured lookalike that comes
+        close is taken in (DAM4SAM's distractor memory, as labels).
 
-        A background region the target touches merges with it into one blob and cannot be told
-        from it on this frame: what was seen of it apart before (moved with its flow) is kept.
-        """
-        full = self.colour_mask(frame)
-        known = max(self._sizes, default=np.count_nonzero(mask))
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(full.astype(np.uint8), connectivity=8)
-        touching = np.unique(labels[mask & full])
-        background = np.zeros_like(full)
-        for label in range(1, count):
-            x, y, bw, bh, area = (int(v) for v in stats[label])
-            if label not in touching and (area >= _BACKGROUND_TIMES * known or is_background((x, y, bw, bh), area, frame.size)):
-                background[y : y + bh, x : x + bw] |= labels[y : y + bh, x : x + bw] == label
-        if self._background is not None:
-            # Where the target's blob takes in a known background region, that region is everything
-            # away from the target (its own look changes: a shadow or a line crossing it), and what
-            # was seen of it before, up to the target.
-            held = touching[(touching > 0) & np.isin(touching, labels[self._background & full])]
-            if held.size:
-                k = 2 * max(2, int(0.15 * np.sqrt(np.count_nonzero(mask)))) + 1
-                near = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
-                background |= np.isin(labels, held) & ~mask & (self._background | ~near)
-        self._background = background if background.any() else None
+        The crop is the target's own crop size (so its cells match the target's at the same scale),
+        centred on the lookalike's pixel nearest the target: the part that would touch it."""
+        tx, ty, tw, th = _box(target)
+        ys, xs = np.nonzero(lookalike)
+        if xs.size == 0 or tw == 0:
+            return
+        nearest = int(np.argmin((xs - (tx + tw / 2)) ** 2 + (ys - (ty + th / 2)) ** 2))
+        side = self.settings.context * max(tw, th, 16.0)
+        crop = _Crop(xs[nearest] - side / 2, ys[nearest] - side / 2, side)
+        features, positions = self._crop_features(frame, crop)
+        keep = self.settings.lookalikes
+        entry = _Entry(features, positions, self._labels(target, crop))
+        self._lookalikes = (self._lookalikes + [entry])[-keep:] if keep else []
 
-    def _remember_shape(self, frame: WorkFrame, mask: np.ndarray) -> None:
-        """Keep ``mask`` as the shape template when no other region of its colour touches it.
-
-        While a same-coloured lookalike touches the product their colours merge into one blob, and
-        an outline re-fitted frame after frame creeps onto the lookalike. The template is the last
-        shape seen alone; it moves with the flow and is not re-fitted until the product has been
-        alone for ``leave_contact_after`` frames, so it holds the product's outline through the
-        contact.
-        """
-        ys, xs = np.nonzero(mask)
-        w, h = frame.size
-        mx, my = int(0.5 * (xs.max() - xs.min())) + 4, int(0.5 * (ys.max() - ys.min())) + 4
-        roi = (max(0, xs.min() - mx), max(0, ys.min() - my), min(w, xs.max() + 1 + mx), min(h, ys.max() + 1 + my))
-        colour = self._target_colour(frame, roi)
-        _, labels = cv2.connectedComponents(colour.astype(np.uint8), connectivity=8)
-        touching = np.unique(labels[mask & colour])
-        blob = fill_holes(np.isin(labels, touching[touching > 0]))
-        # The largest recent view is the product's full size: a product coming out from behind
-        # something grows fast, but never beyond it; one merged with a lookalike does.
-        known = max(self._sizes, default=np.count_nonzero(mask))
-        # A lookalike mostly hidden behind the product adds less than any growth allowance, so size
-        # alone cannot tell: a solid piece of colour outside the kept mask is someone else. Thinner
-        # pieces (a few percent of the product's size) are the product's own change since the held
-        # template: it grew, turned or moved a little; the opening removes them.
-        k = max(5, int(0.15 * np.sqrt(np.count_nonzero(mask))) | 1)
-        piece = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-        beyond = cv2.morphologyEx((blob & ~mask).astype(np.uint8), cv2.MORPH_OPEN, piece)
-        touched = np.count_nonzero(beyond) > 0.03 * np.count_nonzero(mask)
-        alone = not touched and blob.any() and np.count_nonzero(blob) <= 1.15 * known
-        self._alone_frames = self._alone_frames + 1 if alone else 0
-        # A lookalike leaving from behind the product shows a thin edge first: contact ends only
-        # after a few frames alone, or the template would take that edge in and creep after it.
-        self.in_contact = self._alone_frames < (self.leave_contact_after if self.in_contact else 1)
-        if not self.in_contact:
-            self._template = self._template_at = blob
-            self._sizes = (self._sizes + [int(np.count_nonzero(blob))])[-25:]
-
-    def colour_mask(self, frame: WorkFrame, roi: tuple[int, int, int, int] | None = None) -> np.ndarray:
-        """Bool mask of the target's colour on ``frame`` (only inside ``roi`` ``[x0, y0, x1, y1]``)."""
-        assert self.colour is not None
-        w, h = frame.size
-        x0, y0, x1, y1 = roi or (0, 0, w, h)
-        raw = self.colour.mask(frame.hsv[y0:y1, x0:x1])
-        raw = cv2.morphologyEx(raw, cv2.MORPH_OPEN, self._open)
-        raw = cv2.morphologyEx(raw, cv2.MORPH_CLOSE, self._close)
-        out = np.zeros((h, w), bool)
-        out[y0:y1, x0:x1] = raw > 0
-        return out
-
-    def _target_colour(self, frame: WorkFrame, roi: tuple[int, int, int, int] | None = None) -> np.ndarray:
-        """``colour_mask`` less the remembered background regions: where the target may be."""
-        colour = self.colour_mask(frame, roi)
-        return colour if self._background is None else colour & ~self._background
-
-    def _flow_field(self, frame: WorkFrame) -> np.ndarray:
-        """DIS flow from the previous frame to ``frame`` at half size, ``(h/2, w/2, 2)`` in half-size pixels."""
-        assert self._prev is not None
-        a = cv2.resize(self._prev.grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-        b = cv2.resize(frame.grey, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
-        return self._flow.calc(a, b, None)
+    def support(self, frame: WorkFrame, mask: np.ndarray) -> float:
+        """How much the region ``mask`` of ``frame`` looks like the target to the propagation: the
+        mean of ``search``'s probability over it (0..1)."""
+        if self._searched is None or self._searched[0] != frame.index:
+            self.search(frame)
+        assert self._searched is not None
+        prob = self._searched[1]
+        return float(prob[mask].mean()) if mask.any() else 0.0
 
     def step(self, frame: WorkFrame) -> list[Candidate]:
-        if self._mask is None:
+        """The target's mask on ``frame`` as one candidate (none when nothing of it is found)."""
+        if self._mask is None or self._box is None or self._first is None:
             return []
-        flow = self._flow_field(frame)
-        if self._background is not None:
-            self._background = _shift(self._background, *_median_motion(flow, self._background))
-        shifts = [("flow", _median_motion(flow, self._mask))]
-        if self._template_at is not None and self.in_contact and self.prior is not None:
-            # In contact the flow mixes the two objects' motions: the motion prior moves the template.
-            ys, xs = np.nonzero(self._template_at)
-            if xs.size:
-                px, py, pw, ph = self.prior
-                dx, dy = px + pw / 2 - (xs.min() + xs.max() + 1) / 2, py + ph / 2 - (ys.min() + ys.max() + 1) / 2
-                self._template_at = _shift(self._template_at, dx, dy)
-        elif self._template_at is not None and self.in_contact:
-            self._template_at = _shift(self._template_at, *_median_motion(flow, self._template_at))
-        elif self._template_at is not None:
-            self._template_at = _shift(self._template_at, *shifts[0][1])
-        if self.prior is not None:
-            ys, xs = np.nonzero(self._mask)
-            cx, cy = (xs.min() + xs.max() + 1) / 2, (ys.min() + ys.max() + 1) / 2
-            px, py, pw, ph = self.prior
-            shifts.append(("prior", (px + pw / 2 - cx, py + ph / 2 - cy)))
-        out: list[Candidate] = []
-        for name, (dx, dy) in shifts:
-            out += self._fit(frame, _shift(self._mask, dx, dy), name)
-        if self.prior is not None and self.in_contact:
-            # Only in contact with a lookalike: elsewhere a prior box sized on a partial view (a
-            # product coming out from behind something) would hold the mask to that part.
-            boxed = self._in_box(frame, self.prior)
-            if boxed is not None:
-                out.append(boxed)
-        if not self.in_contact:
-            return out
-        if self._template_at is not None and self._template_at.any():
-            held = Candidate.from_mask(fill_holes(self._template_at & self._target_colour(frame)), source="template")
-            if held is not None:
-                out.append(held)
-        if self._template_at is not None and self._template_at.any():
-            # Judge every candidate against the template's outline: creeping onto a lookalike costs.
-            for c in out:
-                c.quality = np.count_nonzero(c.mask & self._template_at) / max(1, np.count_nonzero(c.mask | self._template_at))
-        return out
-
-    def _in_box(self, frame: WorkFrame, box: tuple[float, float, float, float]) -> Candidate | None:
-        """SPARROW's re-segmentation of a box: the target's colour inside the prior box (5% larger).
-
-        It separates the product from a same-coloured lookalike it touches, where the flow-shifted
-        outline creeps onto the lookalike; ``quality`` is the box-mask agreement."""
-        w, h = frame.size
-        x, y, bw, bh = box
-        x0, y0 = max(0, int(x - 0.05 * bw)), max(0, int(y - 0.05 * bh))
-        x1, y1 = min(w, int(np.ceil(x + 1.05 * bw))), min(h, int(np.ceil(y + 1.05 * bh)))
-        if x1 - x0 < 2 or y1 - y0 < 2:
-            return None
-        mask = fill_holes(self._target_colour(frame, (x0, y0, x1, y1)))
-        cand = Candidate.from_mask(mask, source="box")
+        s = self.settings
+        width, height = frame.size
+        # The flow around the last box says where the target went: the crop is centred there (or
+        # on the motion prior's box, when the controller trusts it), so a fast product stays inside.
+        warp, moved_by = self._warp(frame, self._roi(None))
+        x, y, w, h = self._box
+        crop = self._crop_for(self.prior or (x + moved_by[0], y + moved_by[1], w, h))
+        features, positions = self._crop_features(frame, crop)
+        self._pending = (frame.index, crop, features, positions)
+        memory = [self._first, *self._long, *self._recent, *self._lookalikes]
+        cells = self._propagate(features, positions, memory, crop.side * s.radius)
+        prob = self._paste(cells, crop, (width, height))
+        roi = self._roi(prob)
+        x0, y0, x1, y1 = roi
+        assert self._prev is not None
+        self.colour.update(self._prev.rgb[y0:y1, x0:x1], self._mask[y0:y1, x0:x1])
+        cut = np.zeros((height, width), bool)
+        cut[y0:y1, x0:x1] = self._cut(frame.rgb[y0:y1, x0:x1], prob[y0:y1, x0:x1])
+        cand = Candidate.from_mask(cut, source="propagated")
         if cand is None:
-            return None
-        cand.quality = box_mask_agreement(box, cand.box, cand.area)
-        cand.object_score = cand.area / max(1.0, bw * bh)
-        return cand
-
-    def _fit(self, frame: WorkFrame, outline: np.ndarray, name: str) -> list[Candidate]:
-        if not outline.any():
             return []
-        w, h = frame.size
-        ys, xs = np.nonzero(outline)
-        bw, bh = xs.max() - xs.min() + 1, ys.max() - ys.min() + 1
-        area = int(outline.sum())
-        r = max(2, int(round(0.06 * np.sqrt(area))))
-        if xs.min() == 0 or ys.min() == 0 or xs.max() == w - 1 or ys.max() == h - 1:
-            # Entering through the frame edge, the visible part grows by the product's speed each frame.
-            r = int(0.05 * max(w, h) + 0.5 * np.sqrt(area)) + 4
-        # Look well around the outline: a zoom can double the product between frames at low fps.
-        mx, my = max(int(0.6 * bw), 2 * r) + 4, max(int(0.6 * bh), 2 * r) + 4
-        roi = (max(0, xs.min() - mx), max(0, ys.min() - my), min(w, xs.max() + 1 + mx), min(h, ys.max() + 1 + my))
-        colour = self._target_colour(frame, roi)
-        object_score = float(np.count_nonzero(colour & outline)) / area
-        grown = cv2.dilate(outline.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
-        count, labels = cv2.connectedComponents(colour.astype(np.uint8), connectivity=8)
-        touching = np.unique(labels[grown & colour])
-        touching = touching[touching > 0]
-        if touching.size == 0:
-            return []
-        blobs = np.isin(labels, touching)
-        known = max(self._sizes, default=0)
-        if known and np.count_nonzero(blobs) <= 1.15 * known:
-            # Alone in its colour and no bigger than the product: the whole blob is the product, however
-            # it grew (coming back into view, from behind something, a zoom).
-            cand = Candidate.from_mask(fill_holes(blobs), object_score=object_score, source=f"{name}-alone")
-            if cand is not None:
-                cand.quality = max(0.9, np.count_nonzero(cand.mask & outline) / max(1, np.count_nonzero(cand.mask | outline)))
-            return [cand] if cand is not None else []
-        out = []
-        for mask, source in ((fill_holes(blobs & grown), "fit"), (fill_holes(blobs), "blob")):
-            inter = np.count_nonzero(mask & outline)
-            quality = inter / max(1, np.count_nonzero(mask | outline))
-            cand = Candidate.from_mask(mask, quality=quality, object_score=object_score, source=f"{name}-{source}")
-            # A blob that has grown into most of the frame, or into an edge-to-edge stripe, is
-            # background the target merged with (its holes filled), never the product.
-            if cand is not None and not is_background(cand.box, cand.area, frame.size):
-                out.append(cand)
+        found = prob > 0.5
+        cand.quality = _iou(found, cut)
+        cand.object_score = float(prob[cut].mean())
+        out = [cand]
+        # SAM 2 offers several masks and the memory picks; here the second is the last mask the
+        # memory learned (before a sudden growth), moved along by the optical flow, within the cut:
+        # the target's own shape where the cut also took in a same-coloured lookalike it touches.
+        # The controller's appearance test chooses.
+        self._template = warp(self._template)
+        held = fill_holes(self._template & cut)
+        if held.any() and _iou(held, cut) < s.held_overlap and _solid_piece(cut & ~held, held):
+            other = Candidate.from_mask(held, source="held")
+            if other is not None:
+                other.quality = _iou(found, held)
+                other.object_score = float(prob[held].mean())
+                out.append(other)
         return out
 
+    def search(self, frame: WorkFrame) -> list[Candidate]:
+        """Regions anywhere in ``frame`` that look like the target's long-term memory (re-detection).
 
-def _median_motion(flow: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
-    """Median flow over a full-size mask's pixels, in full-size pixels; (0, 0) for an empty mask."""
-    small = cv2.resize(mask.astype(np.uint8), (flow.shape[1], flow.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
-    if not small.any():
-        return 0.0, 0.0
-    vectors = flow[small]
-    return 2.0 * float(np.median(vectors[:, 0])), 2.0 * float(np.median(vectors[:, 1]))
+        Each candidate's ``quality`` and ``object_score`` are the propagated probability averaged
+        over it."""
+        if self._first is None:
+            return []
+        s = self.settings
+        width, height = frame.size
+        scale = min(1.0, s.search_side / max(width, height))
+        # Sides rounded up to multiples of 16 (the stride-16 features), the margin left black.
+        sw, sh = int(round(width * scale)), int(round(height * scale))
+        pw, ph = -(-sw // 16) * 16, -(-sh // 16) * 16
+        image = np.zeros((ph, pw, 3), np.uint8)
+        image[:sh, :sw] = cv2.resize(frame.rgb, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else frame.rgb
+        dense = self.features.dense(image)
+        gh, gw = dense.shape[1:]
+        ys, xs = np.mgrid[0:gh, 0:gw]
+        positions = np.stack([(xs.ravel() + 0.5) * STRIDE / scale, (ys.ravel() + 0.5) * STRIDE / scale], 1)
+        memory = [self._first, *self._long, *self._lookalikes]
+        cells = self._propagate(torch.from_numpy(dense.reshape(dense.shape[0], -1)), torch.from_numpy(positions.astype(np.float32)), memory, None)
+        grid = cells.reshape(gh, gw)[: int(np.ceil(sh / STRIDE)), : int(np.ceil(sw / STRIDE))]
+        prob = cv2.resize(grid.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+        self._searched = (frame.index, prob)
+        usual = float(np.median(self._areas)) if self._areas else 0.0
+        out = []
+        for blob in component_candidates(prob > 0.5, "search", min_area=max(16.0, 0.05 * usual)):
+            # The cells are coarse: each region is cut again at the working size around its box.
+            x, y, bw, bh = blob.box
+            x0, y0 = max(0, int(x - 0.5 * bw)), max(0, int(y - 0.5 * bh))
+            x1, y1 = min(width, int(np.ceil(x + 1.5 * bw))), min(height, int(np.ceil(y + 1.5 * bh)))
+            mask = np.zeros((height, width), bool)
+            if self.colour.fg is not None:
+                mask[y0:y1, x0:x1] = self._cut(frame.rgb[y0:y1, x0:x1], prob[y0:y1, x0:x1])
+                mask = self._near(mask, blob.mask)
+            cand = Candidate.from_mask(mask, source="search") if mask.any() else blob
+            if cand is None:
+                continue
+            cand.quality = cand.object_score = float(prob[cand.mask].mean())
+            out.append(cand)
+        return out
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _remember(self, frame: WorkFrame, mask: np.ndarray) -> None:
+        self._prev, self._mask, self._box = frame, mask, _box(mask)
+
+    def _crop_for(self, box: tuple[float, float, float, float]) -> _Crop:
+        x, y, w, h = box
+        side = self.settings.context * max(w, h, 16.0)
+        return _Crop(x + w / 2 - side / 2, y + h / 2 - side / 2, side)
+
+    def _crop_features(self, frame: WorkFrame, crop: _Crop) -> tuple[torch.Tensor, torch.Tensor]:
+        size = self.settings.crop
+        image = cv2.warpAffine(frame.rgb, crop.affine(size), (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        dense = self.features.dense(image)
+        g = size // STRIDE
+        centres = (np.arange(g) + 0.5) * crop.side / g
+        gx, gy = np.meshgrid(crop.x + centres, crop.y + centres)
+        positions = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+        return torch.from_numpy(dense.reshape(dense.shape[0], -1)), torch.from_numpy(positions)
+
+    def _labels(self, mask: np.ndarray, crop: _Crop) -> torch.Tensor:
+        size = self.settings.crop
+        inside = cv2.warpAffine(mask.astype(np.float32), crop.affine(size), (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
+        return torch.from_numpy(cv2.resize(inside, (size // STRIDE, size // STRIDE), interpolation=cv2.INTER_AREA).ravel())
+
+    def _propagate(self, features: torch.Tensor, positions: torch.Tensor, memory: list[_Entry], radius: float | None) -> np.ndarray:
+        """Each query cell's label from its ``top_k`` most similar memory cells (within ``radius``
+        working pixels when given)."""
+        s = self.settings
+        keys = torch.cat([e.features for e in memory], 1)
+        labels = torch.cat([e.labels for e in memory])
+        affinity = features.T @ keys
+        if radius is not None:
+            far = torch.cdist(positions, torch.cat([e.positions for e in memory])) > radius
+            affinity.masked_fill_(far, -2.0)  # below any cosine: only picked when nothing is near
+        top, index = affinity.topk(min(s.top_k, affinity.shape[1]), dim=1)
+        weights = torch.softmax(top / s.temperature, dim=1)
+        return (weights * labels[index]).sum(1).numpy()
+
+    def _paste(self, cells: np.ndarray, crop: _Crop, size: tuple[int, int]) -> np.ndarray:
+        """The crop's cell probabilities at the frame's working size (0 outside the crop)."""
+        g = self.settings.crop // STRIDE
+        up = cv2.resize(cells.reshape(g, g).astype(np.float32), (self.settings.crop,) * 2, interpolation=cv2.INTER_LINEAR)
+        return cv2.warpAffine(up, crop.affine(self.settings.crop), size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
+
+    def _warp(self, frame: WorkFrame, roi: tuple[int, int, int, int]):
+        """Dense optical flow (DIS) from ``frame`` back to the last frame within ``roi``: a function
+        moving a mask of the last frame into ``frame`` (where its pixels went; nothing outside
+        ``roi``), and the last mask's median motion ``(dx, dy)`` in pixels."""
+        assert self._prev is not None and self._mask is not None
+        x0, y0, x1, y1 = roi
+        now, before = (np.ascontiguousarray(f.grey[y0:y1, x0:x1]) for f in (frame, self._prev))
+        back = self._flow.calc(now, before, None)
+        h, w = back.shape[:2]
+        gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        map_x, map_y = gx + back[..., 0], gy + back[..., 1]
+
+        def warp(mask: np.ndarray | None) -> np.ndarray:
+            out = np.zeros(frame.size[::-1], bool)
+            if mask is not None:
+                out[y0:y1, x0:x1] = cv2.remap(mask[y0:y1, x0:x1].astype(np.uint8), map_x, map_y, cv2.INTER_NEAREST) > 0
+            return out
+
+        moved = warp(self._mask)[y0:y1, x0:x1]
+        motion = (-float(np.median(back[moved][:, 0])), -float(np.median(back[moved][:, 1]))) if moved.any() else (0.0, 0.0)
+        return warp, motion
+
+    def _near(self, cut: np.ndarray, moved: np.ndarray) -> np.ndarray:
+        """The regions of ``cut`` that touch the last mask moved into this frame (grown by a tenth
+        of the target's size): a separate region elsewhere in the crop is something else that looks
+        like it. The whole cut when no region touches it (the flow lost the target)."""
+        if not moved.any():
+            return cut
+        r = int(0.1 * np.sqrt(np.count_nonzero(moved))) + 2
+        near = cv2.dilate(moved.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
+        count, labels = cv2.connectedComponents(cut.astype(np.uint8), connectivity=8)
+        keep = np.unique(labels[near & cut])
+        keep = keep[keep > 0]
+        return np.isin(labels, keep) if keep.size else cut
+
+    def _cut(self, rgb: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        """The graph cut of a region from its propagated probabilities and the colour model; a
+        region over ``cut_pixels`` is cut at a reduced size and its mask scaled back."""
+        s = self.settings
+        h, w = prob.shape
+        scale = min(1.0, np.sqrt(s.cut_pixels / max(1, h * w)))
+        if scale < 1.0:
+            size = (max(2, int(w * scale)), max(2, int(h * scale)))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            prob = cv2.resize(prob, size, interpolation=cv2.INTER_AREA)
+        unary = logit(prob) + s.colour_weight * self.colour.log_ratio(rgb)
+        cut = graph_cut(rgb, unary, s.smoothness)
+        if scale < 1.0:
+            cut = cv2.resize(cut.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR) > 127
+        return cut
+
+    def _roi(self, prob: np.ndarray | None) -> tuple[int, int, int, int]:
+        """``[x0, y0, x1, y1]``: the last box and where the target was propagated to (``prob``, when
+        given), with a margin."""
+        assert self._box is not None and self._prev is not None
+        w, h = self._prev.size
+        x, y, bw, bh = self._box
+        x0, y0, x1, y1 = x, y, x + bw, y + bh
+        found = _box(prob > 0.3) if prob is not None else (0, 0, 0, 0)
+        if found[2] > 0:
+            x0, y0 = min(x0, found[0]), min(y0, found[1])
+            x1, y1 = max(x1, found[0] + found[2]), max(y1, found[1] + found[3])
+        m = self.settings.margin
+        mx, my = m * bw + 4, m * bh + 4
+        return max(0, int(x0 - mx)), max(0, int(y0 - my)), min(w, int(np.ceil(x1 + mx))), min(h, int(np.ceil(y1 + my)))
 
 
-def _shift(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:
-    """The bool mask moved by ``(dx, dy)`` pixels (rounded), cut at the frame's edges."""
-    h, w = mask.shape
-    ix, iy = int(round(dx)), int(round(dy))
-    out = np.zeros_like(mask)
-    xs, xd = (slice(0, w - ix), slice(ix, w)) if ix >= 0 else (slice(-ix, w), slice(0, w + ix))
-    ys, yd = (slice(0, h - iy), slice(iy, h)) if iy >= 0 else (slice(-iy, h), slice(0, h + iy))
-    if abs(ix) < w and abs(iy) < h:
-        out[yd, xd] = mask[ys, xs]
-    return out
+def _solid_piece(extra: np.ndarray, held: np.ndarray) -> bool:
+    """Whether ``extra`` holds a solid piece, not only a thin rim: what is left after an opening by
+    a disc a tenth of ``held``'s size (a zoom or a turn adds a rim around the target; a lookalike
+    it merged with adds a piece of itself)."""
+    r = max(2, int(0.1 * np.sqrt(np.count_nonzero(held))))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return bool(cv2.morphologyEx(extra.astype(np.uint8), cv2.MORPH_OPEN, disc).any())
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 0.0
+
+
+def _box(mask: np.ndarray) -> tuple[float, float, float, float]:
+    """``[x, y, w, h]`` of a bool mask; zero width and height when it is empty."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return (0.0, 0.0, 0.0, 0.0)
+    return (float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1))

@@ -101,7 +101,7 @@ def test_frames_without_the_product_are_hidden(exit_video):
 def test_it_works_at_a_working_resolution_below_the_video(make_video):
     path, gt = make_video("red_960", colour="red", seed=9, width=960, height=540, seconds=1.0)
     track = track_video(path, Prompt(text="a red ball"))
-    assert track.meta["work_size"] == [640, 360]
+    assert track.meta["work_size"] == [480, 270]
     assert track.mask(10).shape == (540, 960)
     assert mean_iou(track, gt) > 0.8
 
@@ -143,3 +143,18 @@ def test_it_finds_a_hard_cut():
     frames = [first.render(i) for i in range(10)] + [second.render(i) for i in range(10)]
     assert [cuts.update(f) for f in frames].count(True) == 1
     assert cuts.shots(20) == [[0, 9], [10, 19]]
+
+
+def test_a_box_over_a_flat_patch_is_never_refused(red_video):
+    # The marketer's box says the product is there, even where nothing stands out: it is followed.
+    path, _ = red_video
+    track = track_video(path, Prompt(boxes=(BoxPrompt(8, 8, 40, 40, 0),)))
+    assert track.frames[0].visible and track.frames[0].box is not None
+    x, y, w, h = track.frames[0].box
+    assert x >= 8 and y >= 8 and x + w <= 40 and y + h <= 40
+
+
+def test_a_box_outside_the_frame_is_refused(red_video):
+    path, _ = red_video
+    with pytest.raises(TrackError, match="outside the video"):
+        track_video(path, Prompt(boxes=(BoxPrompt(600, 300, 700, 400, 0),)))
