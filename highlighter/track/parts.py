@@ -165,16 +165,21 @@ def component_candidates(
     min_area: float,
     max_area: float = np.inf,
     skip: Callable[[tuple[int, int, int, int]], bool] | None = None,
+    limit: int | None = None,
 ) -> list[Candidate]:
     """A candidate for each 8-connected region of ``binary`` (holes filled) whose area is within
-    ``min_area..max_area`` pixels; ``skip(box)`` (``[x, y, w, h]``) leaves a region out."""
+    ``min_area..max_area`` pixels; ``skip(box)`` (``[x, y, w, h]``) leaves a region out. With
+    ``limit``, only the largest ``limit`` regions (a full-frame mask each costs memory and time)."""
     h, w = binary.shape
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
-    out = []
+    kept = []
     for label in range(1, count):
         x, y, bw, bh, area = (int(v) for v in stats[label])
-        if not min_area <= area <= max_area or (skip is not None and skip((x, y, bw, bh))):
-            continue
+        if min_area <= area <= max_area and (skip is None or not skip((x, y, bw, bh))):
+            kept.append((area, label, x, y, bw, bh))
+    kept.sort(reverse=True)
+    out = []
+    for _, label, x, y, bw, bh in kept[:limit]:
         region = np.zeros((h, w), bool)
         region[y : y + bh, x : x + bw] = fill_holes(labels[y : y + bh, x : x + bw] == label)
         cand = Candidate.from_mask(region, source=source)

@@ -40,12 +40,12 @@ class PropagationSettings:
     context: float = 2.0  # crop side / the target's long side: room for a frame's motion
     top_k: int = 10  # memory cells each cell takes its label from
     temperature: float = 0.1  # of the softmax over their similarities
-    radius: float = 0.6  # a cell matches memory cells within this share of the crop side
+    radius: float = 0.4  # a cell matches memory cells within this share of the crop side
     recent: int = 2  # last frames kept in memory
     long_term: int = 3  # frames spread over the track kept in memory (besides the prompt's)
     long_every: int = 10  # committed frames between two long-term frames
     colour_weight: float = 0.5  # of the colour log-likelihood ratio next to the propagated log-odds
-    smoothness: float = 2.0  # graph cut's cost of a boundary between pixels of the same colour
+    smoothness: float = 4.0  # graph cut's cost of a boundary between pixels of the same colour
     margin: float = 0.6  # the cut looks this share of the target's size around its box
     search_side: int = 480  # long side of a frame searched whole by ``search`` (a multiple of 16)
     cut_pixels: int = 40_000  # a larger region is cut at a reduced size (the cut's cost grows with its pixels)

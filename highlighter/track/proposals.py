@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from highlighter.track.parts import Candidate, WorkFrame, component_candidates
+from highlighter.track.parts import Candidate, WorkFrame, fill_holes
 
 _CHROMA_S, _CHROMA_V = 70, 45  # below these, hue is noise
 _HUE_TOLERANCE = 9  # hue steps either side of a peak that still belong to it
@@ -49,13 +49,24 @@ class ColourSegmentProposer:
             groups += [(peak, band & vivid), (peak, band & ~vivid)]
         groups.append((-1, (sat < 40) & (val > 200)))  # white-ish
         groups.append((-2, val < 40))  # black-ish
-        out: list[Candidate] = []
+        # Every group's regions are ranked together first: only the largest few become full masks.
+        regions = []
         for _, member in groups:
             m = cv2.morphologyEx(member.astype(np.uint8), cv2.MORPH_OPEN, self._open)
             m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, self._close)
-            out += component_candidates(m, "segment", min_area=min_area, max_area=max_area)
-        out.sort(key=lambda c: -c.area)
-        return out[: self.limit]
+            count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+            for label in range(1, count):
+                if min_area <= stats[label, 4] <= max_area:
+                    regions.append((int(stats[label, 4]), labels, label, stats[label, :4]))
+        regions.sort(key=lambda r: -r[0])
+        out: list[Candidate] = []
+        for _, labels, label, (x, y, bw, bh) in regions[: self.limit]:
+            mask = np.zeros((h, w), bool)
+            mask[y : y + bh, x : x + bw] = fill_holes(labels[y : y + bh, x : x + bw] == label)
+            cand = Candidate.from_mask(mask, source="segment")
+            if cand is not None:
+                out.append(cand)
+        return out
 
 
 def _hue_peaks(hues: np.ndarray, min_count: float) -> list[int]:
