@@ -24,7 +24,6 @@ from typing import Any, Protocol
 from highlighter.errors import MediaError, TrackError
 from highlighter.media import VideoInfo, probe
 from highlighter.models import BACKEND_NAME as MODEL_BACKEND, ModelBackend, models_available
-from highlighter.track.backends import FramewiseTracker, MemoryTracker, PropagationTracker
 from highlighter.track.prompt import Prompt
 from highlighter.trackfile import FrameTrack, Track
 
@@ -44,10 +43,23 @@ class TrackerBackend(Protocol):
     def shots(self, frame_count: int) -> list[list[int]]: ...
 
 
+def _on_first_use(name: str, attr: str) -> type[TrackerBackend]:
+    """A stand-in for ``highlighter.track.backends.<attr>``: building one imports it (and torch,
+    for the image features); registering it does not, so the web app, which only reads prompts and
+    tracks, never pays for torch."""
+
+    def build(cls, prompt: Prompt, info: VideoInfo) -> TrackerBackend:
+        from highlighter.track import backends
+
+        return getattr(backends, attr)(prompt, info)
+
+    return type(attr, (), {"name": name, "__new__": build})  # type: ignore[return-value]
+
+
 BACKENDS: dict[str, type[TrackerBackend]] = {
-    "memory": MemoryTracker,  # the full tracker: memories, motion prior, re-detection
-    "propagate": PropagationTracker,  # baseline: initialise once, then propagate
-    "framewise": FramewiseTracker,  # baseline: ground the prompt on each frame independently
+    "memory": _on_first_use("memory", "MemoryTracker"),  # the full tracker: memories, motion prior, re-detection
+    "propagate": _on_first_use("propagate", "PropagationTracker"),  # baseline: initialise once, then propagate
+    "framewise": _on_first_use("framewise", "FramewiseTracker"),  # baseline: ground the prompt on each frame independently
 }
 DEFAULT_BACKEND = "memory"
 BACKENDS[MODEL_BACKEND] = ModelBackend  # SAM 2 + OWLv2 + CLIP from HIGHLIGHTER_MODELS_DIR (docs/models.md)

@@ -158,3 +158,14 @@ def test_a_box_outside_the_frame_is_refused(red_video):
     path, _ = red_video
     with pytest.raises(TrackError, match="outside the video"):
         track_video(path, Prompt(boxes=(BoxPrompt(600, 300, 700, 400, 0),)))
+
+
+def test_reading_prompts_and_tracks_does_not_import_torch():
+    # The web app parses prompts and reads track files; torch (for the image features) is the
+    # workers' business, and costs a second and hundreds of megabytes to import.
+    import subprocess
+    import sys
+
+    code = "import sys, highlighter.track, highlighter.track.prompt, highlighter.trackfile; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
