@@ -3,7 +3,7 @@
     python -m highlighter track VIDEO --prompt "the red handbag" --out track.json
     python -m highlighter track VIDEO --point 320,180@0 --out track.json
     python -m highlighter render VIDEO --track track.json --style spotlight --aspect 9:16 --out out.mp4
-    python -m highlighter eval --families lookalike,occlusion --seeds 5
+    python -m highlighter eval --families samecolour,occlusion --seeds 5
     python -m highlighter models check
 """
 

@@ -176,8 +176,12 @@ class TargetController:
         disagree = trusted and not best.touches_border and box_mask_agreement(prior, best.box, best.area) < s.min_agreement
         if unlike or nearer_lookalike or grown or disagree:
             found = self._find(frame, near=prior, min_share=s.min_drift_partial)
-            if found is not None and _mask_iou(found.mask, best.mask) < 0.5:
-                return self._take(frame, found)  # the target is elsewhere: it takes over
+            if found is not None and found.embedding is not None:
+                # The target is elsewhere, or the followed mask took in something else and a region
+                # that looks more like the target lies within it: either takes over.
+                better = self.memory.similarity(found.embedding) > sim_t + s.reid_margin
+                if _mask_iou(found.mask, best.mask) < 0.5 or better:
+                    return self._take(frame, found)
             if nearer_lookalike or sim_t < s.drift_similarity:
                 return None
         self._accept(frame, best, sim_t)
@@ -205,7 +209,7 @@ class TargetController:
         steady = ref is None or 0.7 <= cand.area / ref <= 1.4
         if not cand.touches_border:
             self.areas = (self.areas + [cand.area])[-15:]
-        self.similarities = (self.similarities + [sim_t])[-25:]
+        self.similarities = (self.similarities + [sim_t])[-100:]
         typical = self._typical_similarity() or sim_t
         if (
             self._since_memory >= self.settings.memory_every
@@ -244,8 +248,10 @@ class TargetController:
         return float(np.median(self.areas)) if self.areas else None
 
     def _typical_similarity(self) -> float | None:
-        """The median similarity of this track's recently accepted frames to its memory."""
-        return float(np.median(self.similarities)) if self.similarities else None
+        """How alike this track's accepted frames were to its memory: the upper quartile of the last
+        hundred. Not the recent median: a mask that took in a lookalike for a while would lower it
+        until that looked typical."""
+        return float(np.percentile(self.similarities, 75)) if self.similarities else None
 
     def _confidence(self, cand: Candidate, sim_t: float) -> float:
         """Quality (the part's own estimate of the mask) times the evidence the target is there at

@@ -306,10 +306,13 @@ class LabelPropagator:
         moving a mask of the last frame into ``frame`` (where its pixels went; nothing outside
         ``roi``), and the last mask's median motion ``(dx, dy)`` in pixels."""
         assert self._prev is not None and self._mask is not None
-        x0, y0, x1, y1 = roi
-        now, before = (np.ascontiguousarray(f.grey[y0:y1, x0:x1]) for f in (frame, self._prev))
-        back = self._flow.calc(now, before, None)
-        h, w = back.shape[:2]
+        x0, y0, x1, y1 = _at_least(roi, _MIN_FLOW_SIDE, frame.size)
+        h, w = y1 - y0, x1 - x0
+        if min(h, w) >= _MIN_FLOW_SIDE:
+            now, before = (np.ascontiguousarray(f.grey[y0:y1, x0:x1]) for f in (frame, self._prev))
+            back = self._flow.calc(now, before, None)
+        else:  # a frame too small for the flow's pyramid: no motion
+            back = np.zeros((h, w, 2), np.float32)
         gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
         map_x, map_y = gx + back[..., 0], gy + back[..., 1]
 
@@ -366,6 +369,22 @@ class LabelPropagator:
         m = self.settings.margin
         mx, my = m * bw + 4, m * bh + 4
         return max(0, int(x0 - mx)), max(0, int(y0 - my)), min(w, int(np.ceil(x1 + mx))), min(h, int(np.ceil(y1 + my)))
+
+
+_MIN_FLOW_SIDE = 32  # OpenCV's DIS flow crashes (segfault) on a long image less than ~25 px high or wide
+
+
+def _at_least(roi: tuple[int, int, int, int], side: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``roi`` ``[x0, y0, x1, y1]`` grown about its centre to at least ``side`` pixels each way, within ``size``."""
+    x0, y0, x1, y1 = roi
+    width, height = size
+    if x1 - x0 < side:
+        x0 = max(0, min(width - side, (x0 + x1) // 2 - side // 2))
+        x1 = min(width, x0 + side)
+    if y1 - y0 < side:
+        y0 = max(0, min(height - side, (y0 + y1) // 2 - side // 2))
+        y1 = min(height, y0 + side)
+    return x0, y0, x1, y1
 
 
 def _solid_piece(extra: np.ndarray, held: np.ndarray) -> bool:

@@ -288,3 +288,14 @@ def test_background_is_most_of_the_frame_or_an_edge_to_edge_stripe():
     # A close-up product may fill most of the frame and be cut by two edges: still a product.
     assert not is_background((60, 0, 520, 360), 0.6 * 640 * 360, size)
     assert not is_background((300, 100, 60, 200), 60 * 200, size)  # tall, but not edge to edge
+
+
+def test_a_long_thin_target_is_followed_without_crashing_the_flow():
+    # OpenCV's DIS flow segfaults on a long image under ~25 px high: a thin product (a pen, a
+    # strap) gives such a region around itself, so the propagator widens it first.
+    frames, _ = patch_scene([(160, 90), (162, 90)])
+    bar = np.zeros((180, 320), bool)
+    bar[88:94, 100:220] = True
+    propagator = LabelPropagator()
+    propagator.reset(frames[0], bar)
+    assert propagator.step(frames[1]) is not None
