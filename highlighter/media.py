@@ -5,7 +5,8 @@ frames are streamed through ffmpeg pipes one at a time. Every ffmpeg call is an 
 a shell string. Sizes are pixels, times are seconds, frame indices count from 0.
 
 Every ``MediaError`` raised here carries a sentence a marketer can act on; ffmpeg's own words, when
-there are any, are chained as the error's ``__cause__`` for the logs.
+there are any, are chained as the error's ``__cause__`` for the logs. Every ffmpeg and ffprobe runs
+through ``highlighter.process``: its own process group, a time limit scaled to the video, killed whole.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from typing import IO, Any
 
 import numpy as np
 
+from highlighter import process
 from highlighter.errors import MediaError
 
 FFMPEG = shutil.which("ffmpeg") or "ffmpeg"
 FFPROBE = shutil.which("ffprobe") or "ffprobe"
 
-MAX_SIDE = 8192  # px: beyond this libx264 and browsers struggle, and 8K is the largest real source
 MIN_SIDE = 16  # px
 UPLOAD_HINT = "Upload an MP4, MOV or WebM video."
 # Demuxers ffprobe uses for single pictures; "a video with one frame" is the wrong message for them.
@@ -60,6 +61,67 @@ class VideoInfo:
         return asdict(self)
 
 
+def _duration_text(seconds: float) -> str:
+    """``"10 min"``, ``"2 h 5 min"``, ``"45 s"``: a length as a marketer reads it."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The largest video we take in: sizes in pixels as displayed, frame rate in frames a second,
+    duration in seconds. The defaults suit reels and brand films (minutes, not hours, at up to 4K).
+
+    Checked from the probe before anything is stored (``check``) and again while ``normalise``
+    decodes, because a file's header can understate what its frames hold.
+    """
+
+    max_side: int = 4096
+    max_pixels: int = 4096 * 2160
+    max_fps: float = 120
+    max_seconds: float = 600
+    max_frames: int = 36000  # ten minutes at 60 frames a second
+
+    def too_long(self, length: str) -> str:
+        return (
+            f"This video is {length} long; the longest we accept is {_duration_text(self.max_seconds)}. "
+            "Trim it (or split it into parts) and re-upload."
+        )
+
+    def too_many_frames(self, count: str) -> str:
+        return (
+            f"This video has {count} frames; the most we accept is {self.max_frames}. "
+            "Trim it or export it at a lower frame rate (30 frames a second is plenty) and re-upload."
+        )
+
+    def too_large(self, size: str) -> str:
+        return (
+            f"This video's picture is {size}; the most we accept is {self.max_side} pixels on the longest "
+            f"side and {self.max_pixels / 1e6:.1f} megapixels a frame (e.g. 4096x2160). "
+            "Export it at 4K (3840x2160) or smaller and re-upload."
+        )
+
+    def check(self, info: VideoInfo) -> None:
+        """Raise ``MediaError`` saying which limit ``info`` passes and what to do about it."""
+        width, height = info.width, info.height
+        if max(width, height) > self.max_side or width * height > self.max_pixels:
+            raise MediaError(self.too_large(f"{width}x{height} pixels"))
+        if info.fps > self.max_fps * 1.01:  # 120.0 fps sources report 119.88 or 120.1 as often as 120
+            raise MediaError(
+                f"This video runs at {info.fps:.0f} frames a second; the most we accept is {self.max_fps:g}. "
+                "Export it at 60 frames a second or less and re-upload."
+            )
+        if info.duration > self.max_seconds:
+            raise MediaError(self.too_long(_duration_text(info.duration)))
+        if info.frame_count > self.max_frames:
+            raise MediaError(self.too_many_frames(str(info.frame_count)))
+
+
 # --- probing -------------------------------------------------------------------------------------
 
 
@@ -72,7 +134,8 @@ def _starts_like_mp4(path: Path) -> bool:
 def _run_ffprobe(path: Path, extra: list[str]) -> dict[str, Any]:
     cmd = [FFPROBE, "-v", "error", "-print_format", "json", *extra, str(path)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=120)
+        # Before the probe nothing is known of the length: reading a header gets the base time.
+        proc = process.run(cmd, timeout=process.time_limit(0))
     except subprocess.TimeoutExpired as e:
         raise MediaError(f"This file took too long to read; it may be damaged. {UPLOAD_HINT}") from e
     detail = proc.stderr.decode(errors="replace").strip()
@@ -169,11 +232,6 @@ def _inspect(path: Path, *, count_frames: bool) -> tuple[VideoInfo, dict[str, An
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if width <= 0 or height <= 0:
         raise MediaError("This video file is damaged (its picture size is missing). Export it again and re-upload.")
-    if max(width, height) > MAX_SIDE:
-        raise MediaError(
-            f"This video is {width}x{height} pixels; the largest we accept is {MAX_SIDE} pixels a side. "
-            "Export it at 4K (3840x2160) or smaller and re-upload."
-        )
     if min(width, height) < MIN_SIDE:
         raise MediaError(
             f"This video is only {width}x{height} pixels; it needs at least {MIN_SIDE} pixels a side. "
@@ -223,9 +281,15 @@ def probe(path: str | Path, *, count_frames: bool = False) -> VideoInfo:
     return _inspect(Path(path), count_frames=count_frames)[0]
 
 
-def _decoded_frames(path: Path, *, start: float | None = None, limit: int | None = None) -> int:
-    """How many video frames ffmpeg decodes from ``start`` seconds (to the end, or ``limit`` frames)."""
-    cmd = [FFMPEG, "-v", "error", "-nostdin"]
+def _decoded_frames(
+    path: Path, *, max_pixels: int, seconds: float, start: float | None = None, limit: int | None = None
+) -> int:
+    """How many video frames ffmpeg decodes from ``start`` seconds (to the end, or ``limit`` frames).
+
+    A frame over ``max_pixels`` fails to decode (the header may understate it) and is not counted;
+    ``seconds`` is how much video the caller expects to be decoded, for the time limit.
+    """
+    cmd = [FFMPEG, "-v", "error", "-nostdin", "-max_pixels", str(max_pixels)]
     if start:
         cmd += ["-ss", f"{start:.6f}"]  # input seek: jumps to a keyframe, decodes up to start, drops those
     cmd += ["-i", str(path), "-map", "0:v:0", "-an", "-sn"]
@@ -234,29 +298,33 @@ def _decoded_frames(path: Path, *, start: float | None = None, limit: int | None
     # One 8x8 grey pixel block per frame: the full decode happens, the pipe stays tiny.
     cmd += ["-vf", "scale=8:8", "-f", "rawvideo", "-pix_fmt", "gray", "-fps_mode", "passthrough", "pipe:1"]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=120)
+        proc = process.run(cmd, timeout=process.time_limit(seconds))
     except subprocess.TimeoutExpired as e:
         raise MediaError("This video took too long to decode; it may be damaged. Export it again and re-upload.") from e
     return len(proc.stdout) // 64
 
 
-def check_decodable(path: str | Path, info: VideoInfo | None = None, *, tail_seconds: float = 1.0) -> VideoInfo:
+def check_decodable(
+    path: str | Path, info: VideoInfo | None = None, *, tail_seconds: float = 1.0, limits: Limits = Limits()
+) -> VideoInfo:
     """Decode the first frames and the last ``tail_seconds`` to catch damaged or truncated files.
 
     A file cut short after its index was written (``+faststart`` uploads that stopped early) probes
     fine but has no pictures for its end; this finds that in well under a second instead of during
-    tracking. Returns the probe info; raises ``MediaError`` when the start or the end cannot be decoded.
+    tracking. Frames larger than ``limits.max_pixels`` count as undecodable, so a header that hides a
+    huge picture never gets one decoded. Returns the probe info; raises ``MediaError`` when the start
+    or the end cannot be decoded.
     """
     path = Path(path)
     info = info or probe(path)
-    if _decoded_frames(path, limit=3) < min(3, info.frame_count):
+    if _decoded_frames(path, max_pixels=limits.max_pixels, seconds=0, limit=3) < min(3, info.frame_count):
         raise MediaError(
             "This video file is damaged (its first frames cannot be decoded). Export it again and re-upload."
         )
     start = max(0.0, info.duration - tail_seconds)
     expected = max(1, int(round((info.duration - start) * info.fps)))
     # Half the expected frames is lenient on purpose: variable frame rate sources bunch their frames.
-    if _decoded_frames(path, start=start) < max(1, expected // 2):
+    if _decoded_frames(path, max_pixels=limits.max_pixels, seconds=tail_seconds, start=start) < max(1, expected // 2):
         raise MediaError(
             "This video file is damaged or incomplete (it ends early). Export it again and re-upload."
         )
@@ -285,37 +353,70 @@ def _stderr_tail(err: IO[bytes]) -> str:
     return err.read().decode(errors="replace").strip()[-800:]
 
 
-def _transcode(args: list[str], dst: Path, *, duration: float, progress: Progress | None, failure: str) -> None:
+def _past_limits(limits: Limits, key: str, value: str) -> str | None:
+    """The message when ffmpeg's progress line ``key=value`` shows the output past ``limits``."""
+    if not value.isdigit():
+        return None
+    if key == "frame" and int(value) > limits.max_frames:
+        return limits.too_many_frames(f"more than {limits.max_frames}")
+    if key == "out_time_us" and int(value) / 1e6 > limits.max_seconds:
+        return limits.too_long(f"more than {_duration_text(limits.max_seconds)}")
+    return None
+
+
+def _transcode(
+    args: list[str],
+    dst: Path,
+    *,
+    duration: float,
+    progress: Progress | None,
+    failure: str,
+    limits: Limits | None = None,
+) -> None:
     """Run ``ffmpeg <args> <dst>`` reporting progress; dst appears only when ffmpeg succeeds.
 
     ffmpeg writes to ``<dst>.part`` and it is renamed on success, so a reader never sees half a file.
     If ``progress`` raises (a cancel), ffmpeg is killed, the partial file removed and the error re-raised.
+    With ``limits``, the output is watched as it is made and ffmpeg stopped with a ``MediaError`` once
+    it passes the longest length or the most frames: ``duration`` came from a header, which can lie.
+    ffmpeg is stopped too when it takes longer than ``process.time_limit(duration)``.
     """
     part = dst.with_name(dst.name + ".part")
     dst.unlink(missing_ok=True)
     cmd = [FFMPEG, "-v", "error", "-nostdin", "-y", "-nostats", "-progress", "pipe:1", *args, "-f", "mp4", str(part)]
+    timeout = process.time_limit(duration)
     # stderr goes to a file, not a pipe: nobody reads it while ffmpeg runs, and a full pipe would hang it.
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)
+        proc = process.Process(cmd, timeout=timeout, stdout=subprocess.PIPE, stderr=err)
         reported = -1.0
         try:
             assert proc.stdout is not None
-            for raw in proc.stdout:
-                key, _, value = raw.decode(errors="replace").strip().partition("=")
-                if key == "out_time_us" and progress and duration > 0 and value.lstrip("-").isdigit():
-                    fraction = min(1.0, max(0.0, int(value) / 1e6 / duration))
-                    if fraction - reported >= 0.01:
-                        reported = fraction
-                        progress(fraction)
+            with proc.waiting():
+                for raw in proc.stdout:
+                    key, _, value = raw.decode(errors="replace").strip().partition("=")
+                    if limits and (message := _past_limits(limits, key, value)):
+                        raise MediaError(message)
+                    if key == "out_time_us" and progress and duration > 0 and value.lstrip("-").isdigit():
+                        fraction = min(1.0, max(0.0, int(value) / 1e6 / duration))
+                        if fraction - reported >= 0.01:
+                            reported = fraction
+                            progress(fraction)
             code = proc.wait()
         except BaseException:
             proc.kill()
-            proc.wait()
             part.unlink(missing_ok=True)
             raise
         if code != 0:
             part.unlink(missing_ok=True)
-            raise MediaError(failure) from RuntimeError(_stderr_tail(err))
+            detail = _stderr_tail(err)
+            if proc.timed_out:
+                failure = (
+                    f"This video took more than {_duration_text(timeout)} to convert; it may be damaged. "
+                    "Export it again and re-upload."
+                )
+            elif limits and "Picture size" in detail:  # ffmpeg's words for a frame over -max_pixels
+                failure = limits.too_large("larger than its file says")
+            raise MediaError(failure) from RuntimeError(detail)
     os.replace(part, dst)
     if progress and reported < 1.0:
         progress(1.0)
@@ -330,16 +431,26 @@ def _audio_args(audio: dict[str, Any], bitrate: str) -> list[str]:
     return args
 
 
-def normalise(src: str | Path, dst: str | Path, *, max_fps: float = 60, progress: Progress | None = None) -> VideoInfo:
+def normalise(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    max_fps: float = 60,
+    limits: Limits = Limits(),
+    progress: Progress | None = None,
+) -> VideoInfo:
     """Re-encode an upload to the mezzanine every later step reads: H.264 yuv420p MP4, constant frame rate.
 
     Applies rotation (ffmpeg rotates the pixels and the output carries no rotation), square pixels,
     even width and height (crops the odd last row/column), the source's average frame rate (snapped to a
     standard rate within 1%) capped at ``max_fps``, AAC 48 kHz audio when the source has sound, ``+faststart``. Metadata (camera, GPS
     location) is dropped. ``progress(fraction)`` is called with 0..1. Returns ``probe(dst, count_frames=True)``.
+    A source past ``limits`` is refused (``MediaError``) before it is decoded, or as soon as its frames
+    show it (a frame over ``limits.max_pixels`` fails to decode).
     """
     src, dst = Path(src), Path(dst)
     info, video, extra = _inspect(src, count_frames=False)
+    limits.check(info)
     rate = _output_rate(extra["rate"], max_fps)
     sar = _fraction(video.get("sample_aspect_ratio", "").replace(":", "/")) or Fraction(1)
     if sar == 1:
@@ -349,6 +460,7 @@ def normalise(src: str | Path, dst: str | Path, *, max_fps: float = 60, progress
         geometry = "scale=trunc(iw*sar/2)*2:trunc(ih/2)*2,setsar=1"
     rate_text = _rate_text(rate)
     args = [
+        "-max_pixels", str(limits.max_pixels),
         "-i", str(src), "-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1", "-map_chapters", "-1",
         "-vf", f"fps={rate_text},{geometry},format=yuv420p",
         "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
@@ -358,7 +470,7 @@ def normalise(src: str | Path, dst: str | Path, *, max_fps: float = 60, progress
         "-max_muxing_queue_size", "1024", "-movflags", "+faststart",
     ]  # fmt: skip
     _transcode(
-        args, dst, duration=info.duration, progress=progress,
+        args, dst, duration=info.duration, progress=progress, limits=limits,
         failure="This video could not be converted; it may be damaged. Export it again and re-upload.",
     )  # fmt: skip
     return probe(dst, count_frames=True)
@@ -421,20 +533,28 @@ def iter_frames(
     cmd += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-fps_mode", "passthrough", "pipe:1"]
     frame_bytes = int(np.prod(shape))
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, bufsize=frame_bytes)
+        # Only the time spent waiting for a frame counts: a slow consumer is not a stuck decoder.
+        proc = process.Process(
+            cmd, timeout=process.time_limit(info.duration), stdout=subprocess.PIPE, stderr=err, bufsize=frame_bytes
+        )
         finished = False
         try:
             assert proc.stdout is not None
             while True:
-                buf = proc.stdout.read(frame_bytes)
+                with proc.waiting():
+                    buf = proc.stdout.read(frame_bytes)
                 if len(buf) < frame_bytes:
                     break
                 yield np.frombuffer(buf, dtype=np.uint8).reshape(shape)
             finished = True
         finally:
-            if proc.poll() is None and not finished:
+            if not finished:
                 proc.kill()  # the consumer stopped early (or raised): don't decode the rest
             code = proc.wait()
+        if proc.timed_out:
+            raise MediaError(
+                "This video took too long to decode; it may be damaged. Export it again and re-upload."
+            ) from RuntimeError(_stderr_tail(err))
         if code != 0:
             raise MediaError(
                 "This video could not be decoded to the end; it may be damaged. Export it again and re-upload."
@@ -454,7 +574,10 @@ def extract_frame(path: str | Path, index: int) -> np.ndarray:
     start = max(0.0, (index - 0.5) / info.fps)
     cmd = [FFMPEG, "-v", "error", "-nostdin", "-ss", f"{start:.6f}", "-i", str(path), "-map", "0:v:0",
            "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, timeout=120)
+    try:
+        proc = process.run(cmd, timeout=process.time_limit(0))  # one seek, one frame
+    except subprocess.TimeoutExpired as e:
+        raise MediaError(f"Frame {index} of this video took too long to decode; it may be damaged.") from e
     size = info.width * info.height * 3
     if len(proc.stdout) < size:
         raise MediaError(
@@ -494,15 +617,18 @@ class FrameSink:
         self.path, self.shape = path, shape
         cmd = [FFMPEG, "-v", "error", "-y", "-nostdin", *input_args, "-i", "pipe:0", *output_args]
         self._err = tempfile.TemporaryFile()  # a file, not a pipe: an unread full pipe would hang ffmpeg
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=self._err)
+        # The length is unknown up front: each frame handed over extends the time limit.
+        self._proc = process.Process(cmd, timeout=process.time_limit(0), stdin=subprocess.PIPE, stderr=self._err)
         self.frames_written = 0
 
     def write(self, frame: np.ndarray) -> None:
         if frame.shape != self.shape or frame.dtype != np.uint8:
             raise ValueError(f"expected a {self.shape} uint8 frame, got {frame.shape} {frame.dtype}")
         assert self._proc.stdin is not None
+        self._proc.allow(process.SECONDS_PER_FRAME)
         try:
-            self._proc.stdin.write(np.ascontiguousarray(frame).data)
+            with self._proc.waiting():
+                self._proc.stdin.write(np.ascontiguousarray(frame).data)
         except BrokenPipeError:
             detail = _stderr_tail(self._err)
             self.abort()
@@ -517,7 +643,8 @@ class FrameSink:
                 pass
 
     def close(self) -> None:
-        self._close_stdin()
+        with self._proc.waiting():  # the last buffered frames go to ffmpeg here
+            self._close_stdin()
         code = self._proc.wait()
         detail = _stderr_tail(self._err)
         self._err.close()
@@ -527,7 +654,6 @@ class FrameSink:
 
     def abort(self) -> None:
         self._proc.kill()
-        self._proc.wait()
         self._close_stdin()
         if not self._err.closed:
             self._err.close()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import colorsys
 import functools
 import math
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from highlighter import process
 from highlighter.errors import MediaError
 from highlighter.media import FFMPEG, VideoWriter, probe
 from highlighter.trackfile import mask_box
@@ -411,7 +411,7 @@ def _sine_wav(path: Path, seconds: float) -> None:
         FFMPEG, "-v", "error", "-y", "-nostdin", "-f", "lavfi",
         "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds + 0.5:.3f}", str(path),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, timeout=60)
+    proc = process.run(cmd, timeout=process.time_limit(seconds))
     if proc.returncode != 0:
         raise MediaError(f"Could not make the test tone: {proc.stderr.decode(errors='replace')[-300:]}")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from highlighter import process
 from highlighter.errors import MediaError
 from highlighter.media import FFMPEG, VideoInfo, extract_frame, iter_frames
 from highlighter.track.parts import WorkFrame
@@ -66,7 +67,10 @@ class FrameSource:
         if self._scale:
             cmd += ["-vf", f"scale={width}:{height}:flags=area"]
         cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-fps_mode", "passthrough", "pipe:1"]
-        proc = subprocess.run(cmd, capture_output=True, timeout=600)
+        try:
+            proc = process.run(cmd, timeout=process.time_limit(count / self.info.fps))
+        except subprocess.TimeoutExpired as e:
+            raise MediaError("This video took too long to read back for tracking; it may be damaged.") from e
         size = width * height * 3
         data = proc.stdout
         return [np.frombuffer(data, np.uint8, size, k * size).reshape(height, width, 3) for k in range(len(data) // size)]

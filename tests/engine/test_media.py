@@ -109,10 +109,52 @@ def test_it_rejects_a_video_of_one_frame(make_clip):
     assert "no length" in error_of(path)
 
 
-def test_it_rejects_an_absurdly_wide_video(make_clip):
+def test_it_refuses_an_absurdly_wide_video_by_its_limits(make_clip):
     path = make_clip("wide.mp4", size=(8200, 32), seconds=0.2, audio=False, source="color=c=gray")
-    message = error_of(path)
-    assert "8200x32" in message and "8192" in message
+    message = error_of(path, check=lambda p: media.Limits().check(probe(p)))
+    assert "8200x32" in message and "4096 pixels on the longest side" in message
+
+
+@pytest.mark.parametrize(
+    ("limits", "words"),
+    [
+        (media.Limits(max_side=200), "320x240 pixels; the most we accept is 200 pixels"),
+        (media.Limits(max_pixels=320 * 200), "0.1 megapixels"),
+        (media.Limits(max_fps=24), "runs at 25 frames a second; the most we accept is 24"),
+        (media.Limits(max_seconds=0.5), "is 1 s long; the longest we accept is 0 s"),
+        (media.Limits(max_frames=20), "has 25 frames; the most we accept is 20"),
+    ],
+)
+def test_each_limit_says_what_it_is(make_clip, limits, words):
+    info = probe(make_clip(size=(320, 240), seconds=1.0, fps=25, audio=False))
+    with pytest.raises(MediaError, match=words):
+        limits.check(info)
+    media.Limits().check(info)  # the defaults take a reel
+
+
+def _transcode_with(src, out, limits: media.Limits) -> None:
+    """Convert ``src`` watching its frames against ``limits``, as ``normalise`` does after the probe
+    passed: here the probe is skipped, as if the file's header had understated the video."""
+    args = ["-max_pixels", str(limits.max_pixels), "-i", str(src), "-c:v", "libx264", "-preset", "ultrafast"]
+    media._transcode(args, out, duration=1.0, progress=None, failure="not this one", limits=limits)
+
+
+def test_a_video_longer_than_its_header_says_is_stopped_while_decoding(make_clip, tmp_path):
+    src = make_clip(size=(160, 120), seconds=3.0, fps=25, audio=False)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(MediaError, match="has more than 30 frames"):
+        _transcode_with(src, out, media.Limits(max_frames=30))
+    with pytest.raises(MediaError, match="is more than 2 s long"):
+        _transcode_with(src, out, media.Limits(max_seconds=2))
+    assert not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_frames_larger_than_their_header_says_are_refused_while_decoding(make_clip, tmp_path):
+    src = make_clip(size=(320, 240), seconds=1.0, audio=False)
+    out = tmp_path / "out.mp4"
+    with pytest.raises(MediaError, match="larger than its file says"):
+        _transcode_with(src, out, media.Limits(max_pixels=320 * 200))
+    assert not out.exists()
 
 
 def test_it_rejects_a_tiny_video(make_clip):
