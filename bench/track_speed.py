@@ -3,7 +3,7 @@
     .venv/bin/python bench/track_speed.py            # prints one JSON document
 
 - ``throughput``: frames per second of ``memory`` and ``propagate`` on the same videos (640x360 and
-  1920x1080 input, both analysed at the 640 px working resolution), and their time ratio: what
+  1920x1080 input, both analysed at the 480 px working resolution), and their time ratio: what
   the memories, motion prior and re-detection cost (target: under 1.5x).
 - ``peak_memory``: peak resident memory of a fresh process tracking a 30 s and a 120 s video of the
   same scene (640x360); their ratio must stay under 1.2 (frames stream, nothing grows with length

@@ -188,12 +188,17 @@ class TargetController:
         return best.mask, self._confidence(best, sim_t)
 
     def _matching_proposals(self, frame: WorkFrame, candidates: list[Candidate]) -> list[Candidate]:
-        """SPARROW's dual prompt: class-agnostic proposals that cover nearly the same region as a
-        propagated candidate (IoU at least ``dual_overlap``) join the choice with that candidate's
-        quality: where an object's own edges bound it (a product of one paint), its proposal is the
-        crisper mask, and the appearance test decides between the two."""
+        """SPARROW's dual prompt, for a description: class-agnostic proposals that match the words
+        and cover nearly the same region as a propagated candidate (IoU at least ``dual_overlap``)
+        join the choice with that candidate's quality: where an object's own edges bound it (a
+        product of one paint), its proposal is the crisper mask, and the appearance test decides.
+        A click or box has no words to score proposals by: there, the propagation's mask stands."""
+        if not self.grounder.can_ground():
+            return []
         out = []
         for p in self.proposer.propose(frame):
+            if self.grounder.text_score(frame, p) < 0.5:
+                continue
             overlap, quality = max((_mask_iou(p.mask, c.mask), c.quality) for c in candidates)
             if overlap >= self.settings.dual_overlap:
                 p.quality, p.source = quality, "proposal"
