@@ -69,6 +69,19 @@ def _heartbeat_video(video: Video) -> Callable[[float], None]:
     return beat
 
 
+def _discard_if_deleted(video: Video) -> bool:
+    """True, after removing its files, when ``video`` was deleted while this task wrote under its prefix.
+
+    Deleting a video removes the files it lists; a file this task uploaded after that listing would be
+    left behind. Checking after the upload closes the gap: either that listing saw the file, or this
+    check sees the row gone.
+    """
+    if Video.objects.filter(pk=video.pk).exists():
+        return False
+    storage.delete_prefix(video.key_prefix)
+    return True
+
+
 @app.task(bind=True, max_retries=STORAGE_RETRIES)
 def ingest_video(self, video_id: str) -> None:
     video = Video.objects.filter(pk=video_id).first()
@@ -86,6 +99,8 @@ def ingest_video(self, video_id: str) -> None:
             storage.upload_file(mezzanine, prefix + "video.mp4", content_type="video/mp4")
             storage.upload_file(proxy, prefix + "proxy.mp4", content_type="video/mp4")
             storage.upload_file(thumb, prefix + "thumbnail.jpg", content_type="image/jpeg")
+            if _discard_if_deleted(video):
+                return
     except HighlighterError as e:
         services.video_ingest_failed(video=video, error=str(e))
         return
@@ -143,6 +158,8 @@ def _store_track(job: TrackJob, track: Track, tmp: str, summary: dict) -> dict:
     write_crop_path(track, crop, aspect="9:16")
     storage.upload_file(masks, f"{prefix}-masks.zip", content_type="application/zip")
     storage.upload_file(crop, f"{prefix}-crop-path.json", content_type="application/json")
+    if _discard_if_deleted(job.video):
+        raise Cancelled("The video was deleted.")
     return {
         "track_key": f"{prefix}.json",
         "exports": {"masks": f"{prefix}-masks.zip", "crop_path": f"{prefix}-crop-path.json"},
@@ -245,6 +262,8 @@ def preview_video(self, video_id: str) -> None:
                 box = [round(v * scale, 1) for v in guess.box] if guess.box else None
                 frames.append({"index": guess.index, "time": round(guess.time, 3), "thumbnail_key": key,
                                "box": box, "score": round(guess.score, 3)})  # fmt: skip
+            if _discard_if_deleted(video):
+                return
     except storage.StorageError as e:
         if self.request.retries >= STORAGE_RETRIES:
             Video.objects.filter(pk=video.pk).update(preview={"status": "failed", "frames": [], "error": str(e)})
@@ -288,6 +307,8 @@ def render_video(self, job_id: str) -> None:
             info = engine_render(path, track, out, progress=ProgressReporter(job, "rendering"), **_render_options(job))
             key = f"{video.key_prefix}renders/{job.pk}.mp4"
             storage.upload_file(out, key, content_type="video/mp4")
+            if _discard_if_deleted(video):
+                raise Cancelled("The video was deleted.")
         return {"output_key": key, "output_info": info.to_dict()}
 
     _run_job(self, job, "rendering your video", work)

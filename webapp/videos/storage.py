@@ -7,6 +7,7 @@ short-lived presigned URLs, never credentials.
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -106,23 +107,32 @@ def presigned_url(key: str, *, download_name: str | None = None, content_type: s
     return _client().generate_presigned_url("get_object", Params=params, ExpiresIn=settings.S3_PRESIGN_SECONDS)
 
 
-def list_keys(prefix: str) -> list[str]:
-    keys: list[str] = []
+def list_objects(prefix: str) -> dict[str, datetime]:
+    """Every object under ``prefix``, with the time (UTC) it was last written."""
+    objects: dict[str, datetime] = {}
     try:
         for page in _client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
-            keys += [obj["Key"] for obj in page.get("Contents", [])]
+            objects.update((obj["Key"], obj["LastModified"]) for obj in page.get("Contents", []))
     except (BotoCoreError, ClientError) as e:
         raise StorageError() from e
-    return keys
+    return objects
+
+
+def list_keys(prefix: str) -> list[str]:
+    return list(list_objects(prefix))
+
+
+def delete_keys(keys: list[str]) -> None:
+    try:
+        for start in range(0, len(keys), 1000):  # the most one request may delete
+            batch = [{"Key": k} for k in keys[start : start + 1000]]
+            _client().delete_objects(Bucket=settings.S3_BUCKET, Delete={"Objects": batch, "Quiet": True})
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
 
 
 def delete_prefix(prefix: str) -> int:
     """Delete every object under ``prefix``; returns how many there were."""
     keys = list_keys(prefix)
-    try:
-        for start in range(0, len(keys), 1000):
-            batch = [{"Key": k} for k in keys[start : start + 1000]]
-            _client().delete_objects(Bucket=settings.S3_BUCKET, Delete={"Objects": batch, "Quiet": True})
-    except (BotoCoreError, ClientError) as e:
-        raise StorageError() from e
+    delete_keys(keys)
     return len(keys)
