@@ -108,6 +108,13 @@ BROKER_FOLDER = env.path("BROKER_FOLDER", default=str(VAR_DIR / "broker"))
 JOB_VISIBILITY_TIMEOUT = env.int("JOB_VISIBILITY_TIMEOUT", default=6 * 3600)
 # A running job whose worker has not reported for this long is taken over by a redelivered task.
 JOB_STALE_SECONDS = env.int("JOB_STALE_SECONDS", default=300)
+# Tasks in flight per queue, taken from owners in turn (webapp.videos.dispatch): one per worker process
+# on that queue. More than the workers lets one account's backlog wait in the broker ahead of others.
+JOB_SLOTS = env.dict("JOB_SLOTS", cast={"value": int}, default={"gpu": 1, "cpu": 1})
+
+# Per-account limits (webapp.videos.quotas), checked before anything is stored or queued.
+USER_STORAGE_QUOTA_BYTES = env.int("USER_STORAGE_QUOTA_BYTES", default=20 * 1024**3)
+USER_ACTIVE_JOBS_MAX = env.int("USER_ACTIVE_JOBS_MAX", default=20)
 
 # Engine choices.
 TRACK_BACKEND = env.str("TRACK_BACKEND", default="auto")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import task_postrun, task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
@@ -61,7 +61,32 @@ else:
 @worker_ready.connect
 def _recover_stale_jobs(**_kwargs) -> None:
     """Jobs whose worker died (killed, restarted, machine lost) are picked up again; see recovery.py."""
+    from webapp.videos import dispatch
     from workers.recovery import requeue_stale_jobs, start_sweeper
 
     requeue_stale_jobs()
+    dispatch.sweep()  # and tasks queued while no worker ran, or lost by a broker that restarted empty
     start_sweeper()
+
+
+# Fair dispatch (webapp.videos.dispatch): a task's end frees its slot for the next owner's task.
+@task_prerun.connect
+def _task_received(sender=None, args=(), **_kwargs) -> None:
+    from webapp.videos import dispatch
+
+    dispatch.started(task=sender.name, object_id=args[0])
+
+
+@task_postrun.connect
+def _next_task(**_kwargs) -> None:
+    from webapp.videos import dispatch
+
+    dispatch.run()
+
+
+@task_postrun.connect
+def _count_stored_files(sender=None, args=(), **_kwargs) -> None:
+    """Whatever the task wrote to S3 counts against its owner's storage quota (webapp.videos.quotas)."""
+    from webapp.videos import services
+
+    services.video_storage_recount(object_id=args[0])

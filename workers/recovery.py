@@ -48,7 +48,10 @@ def requeue_stale_jobs(*, stale_seconds: int | None = None) -> list[str]:
 
 
 def start_sweeper(*, interval: float | None = None) -> threading.Thread:
-    """Sweep in a daemon thread every ``interval`` seconds (default: half the staleness limit)."""
+    """Sweep in a daemon thread every ``interval`` seconds (default: half the staleness limit), and let the
+    dispatcher resend lost tasks and fill free slots (``webapp.videos.dispatch.sweep``)."""
+    from webapp.videos import dispatch
+
     interval = interval or max(1.0, settings.JOB_STALE_SECONDS / 2)
     stop = threading.Event()
 
@@ -56,6 +59,7 @@ def start_sweeper(*, interval: float | None = None) -> threading.Thread:
         while not stop.wait(interval):
             try:
                 requeue_stale_jobs()
+                dispatch.sweep()
             except Exception:  # a database or broker hiccup must not kill the sweeper
                 log.exception("stale-job sweep failed")
             finally:

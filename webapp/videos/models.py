@@ -225,3 +225,39 @@ class RenderJob(Job):
         aspect = self.aspect.replace(":", "x")
         version = f"-v{self.track_job.version}" if self.track_job.version > 1 else ""
         return f"{stem}-{self.style.replace(',', '+')}-{aspect}{version}.mp4"
+
+
+class StoredObject(models.Model):
+    """A file in S3 under a video's prefix and its size: what counts against the owner's storage quota
+    (``USER_STORAGE_QUOTA_BYTES``). One row per key, so a file written again (a retried task) replaces
+    its size instead of adding to it; deleting the video deletes its rows, which frees the space."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="stored_objects")
+    key = models.CharField(max_length=512, unique=True)
+    size = models.BigIntegerField()  # bytes
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class QueuedTask(models.Model):
+    """A worker task for a video or job, waiting for its turn on its queue or holding a slot there.
+
+    Tasks are not sent straight to the broker, where they would run first come first served:
+    ``webapp.videos.dispatch`` sends them a few at a time, taking owners in turn (see there).
+    """
+
+    task = models.CharField(max_length=64)  # the task's name, a key of workers.celery_app.TASK_QUEUES
+    object_id = models.UUIDField()  # the video or job the task is for, its only argument
+    queue = models.CharField(max_length=16)
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")  # deleting it withdraws its tasks
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)  # given a slot and sent to the broker
+    started_at = models.DateTimeField(null=True, blank=True)  # a worker received it
+    finished_at = models.DateTimeField(null=True, blank=True)  # its video or job no longer needs the slot
+
+    class Meta:
+        indexes = [models.Index(fields=["queue", "finished_at", "sent_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "object_id"], condition=models.Q(finished_at__isnull=True), name="one_open_task_per_object"
+            )
+        ]

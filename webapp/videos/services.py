@@ -15,8 +15,8 @@ from django.utils import timezone
 from highlighter import media
 from highlighter.errors import HighlighterError
 from highlighter.track.prompt import Prompt
-from webapp.videos import storage
-from webapp.videos.models import JobStatus, RenderJob, TrackJob, Video, video_prefix
+from webapp.videos import dispatch, quotas, storage
+from webapp.videos.models import JobStatus, RenderJob, StoredObject, TrackJob, Video, video_prefix
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,11 @@ def video_create(
     """Check, store and queue an uploaded video with its first tracking job and one render per aspect.
 
     Tracking waits for the marketer to confirm the product on a few key frames, unless
-    ``auto_confirm``. Nothing is stored or queued unless the file is a readable video; if storing
-    fails half-way, what was stored is removed.
+    ``auto_confirm``. Nothing is stored or queued unless the file is a readable video that fits the
+    owner's quotas (``QuotaExceeded`` otherwise); if storing fails half-way, what was stored is removed.
     """
+    new_jobs = 1 + len(aspects)
+    quotas.check(user=owner, new_bytes=uploaded_file.size, new_jobs=new_jobs)
     try:
         prompt = Prompt(text=description.strip())
     except HighlighterError as e:
@@ -67,6 +69,8 @@ def video_create(
     storage.upload_file(path, key, content_type=uploaded_file.content_type or "application/octet-stream")
     try:
         with transaction.atomic():
+            # Again, holding the account's lock: another upload may have taken the room meanwhile.
+            quotas.check(user=owner, new_bytes=uploaded_file.size, new_jobs=new_jobs)
             video = Video(
                 id=video_id,
                 owner=owner,
@@ -78,6 +82,7 @@ def video_create(
             )
             video.full_clean()
             video.save()
+            StoredObject.objects.create(video=video, key=key, size=uploaded_file.size)
             track_job = TrackJob.objects.create(video=video, prompt=prompt.to_dict())
             video.current_track = track_job
             video.save(update_fields=["current_track"])
@@ -90,37 +95,55 @@ def video_create(
     return video
 
 
-def _send_on_commit(task: str, pk: uuid.UUID) -> None:
-    """Send the worker task named ``task`` for the row ``pk`` once the transaction commits, so that
-    no worker looks for a row not yet committed, or rolled back.
-
-    By name (``TASK_QUEUES``): the web never imports ``workers.tasks``, which calls these services.
-    """
-    # Imported on first use, as the worker's app module sets Django up when it is imported.
-    from workers.celery_app import TASK_QUEUES, app
-
-    queue = TASK_QUEUES[task]
-    transaction.on_commit(lambda: app.send_task(task, args=[str(pk)], queue=queue))
+# Tasks wait for their owner's turn (``dispatch``), sent by name once the transaction commits, so that
+# no worker looks for a row not yet committed, or rolled back. By name (``TASK_QUEUES``): the web never
+# imports ``workers.tasks``, which calls these services.
 
 
 def video_enqueue_ingest(*, video: Video) -> None:
-    _send_on_commit("workers.tasks.ingest_video", video.id)
+    dispatch.enqueue(task="workers.tasks.ingest_video", object_id=video.id, video_id=video.id)
 
 
 def track_job_enqueue(*, job: TrackJob) -> None:
-    _send_on_commit("workers.tasks.track_video", job.id)
+    dispatch.enqueue(task="workers.tasks.track_video", object_id=job.id, video_id=job.video_id)
 
 
 def track_edit_enqueue(*, job: TrackJob) -> None:
-    _send_on_commit("workers.tasks.edit_track", job.id)
+    dispatch.enqueue(task="workers.tasks.edit_track", object_id=job.id, video_id=job.video_id)
 
 
 def render_job_enqueue(*, job: RenderJob) -> None:
-    _send_on_commit("workers.tasks.render_video", job.id)
+    dispatch.enqueue(task="workers.tasks.render_video", object_id=job.id, video_id=job.track_job.video_id)
 
 
 def video_enqueue_preview(*, video: Video) -> None:
-    _send_on_commit("workers.tasks.preview_video", video.id)
+    dispatch.enqueue(task="workers.tasks.preview_video", object_id=video.id, video_id=video.id)
+
+
+def video_storage_recount(*, object_id: uuid.UUID | str) -> None:
+    """Count what S3 holds under the prefix of a video (``object_id``: the video or one of its jobs)
+    against its owner's storage quota.
+
+    Workers call it when each task ends, so every file a task wrote counts, however it was written,
+    and a file written twice counts once. A video deleted meanwhile counts nothing: its row is locked
+    while the counts change, so a delete waits for them or they find it gone.
+    """
+    video = (
+        Video.objects.filter(pk=object_id).first()
+        or Video.objects.filter(track_jobs=object_id).first()
+        or Video.objects.filter(track_jobs__render_jobs=object_id).first()
+    )
+    if video is None:
+        return
+    sizes = storage.object_sizes(video.key_prefix)  # outside the lock: a listing takes a while
+    with transaction.atomic():
+        if not Video.objects.select_for_update().filter(pk=video.pk).values_list("pk").first():
+            return
+        StoredObject.objects.filter(video=video).exclude(key__in=sizes).delete()
+        StoredObject.objects.bulk_create(
+            [StoredObject(video=video, key=key, size=size) for key, size in sizes.items()],
+            update_conflicts=True, unique_fields=["key"], update_fields=["video", "size"],
+        )  # fmt: skip
 
 
 def video_ingest_failed(*, video: Video, error: str) -> None:
@@ -226,6 +249,7 @@ def _next_version(*, video: Video, parent: TrackJob, kind: str, correction: dict
         raise ValidationError("Wait until the track is ready before correcting it.")
     if TrackJob.objects.filter(video=video, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).exists():
         raise ValidationError("A correction is already running. Wait for it, or cancel it first.")
+    quotas.check(user=video.owner, new_jobs=1)
     version = (TrackJob.objects.filter(video=video).aggregate(v=models.Max("version"))["v"] or 0) + 1
     job = TrackJob(
         video=video, parent=parent, kind=kind, version=version, correction=correction, prompt=prompt,
@@ -311,6 +335,7 @@ def renders_create(*, video: Video, styles: list[str], aspects: list[str], motio
     if track is None or track.status != JobStatus.DONE:
         raise ValidationError("Wait until the track is ready before rendering.")
     with transaction.atomic():
+        quotas.check(user=video.owner, new_jobs=len(aspects))
         jobs = [
             RenderJob.objects.create(track_job=track, style=",".join(styles), aspect=aspect, motion=motion)
             for aspect in aspects
@@ -340,9 +365,11 @@ def video_delete(*, video: Video) -> None:
     """Remove a video, its jobs and every file under its prefix.
 
     Running jobs are asked to stop first; their workers find the rows gone at their next report.
+    Its queued tasks go with it, and the slots its tasks held go to other tasks at once.
     """
     prefix = video.key_prefix
     TrackJob.objects.filter(video=video, status=JobStatus.RUNNING).update(cancel_requested=True)
     RenderJob.objects.filter(track_job__video=video, status=JobStatus.RUNNING).update(cancel_requested=True)
     video.delete()
+    dispatch.run()
     storage.delete_prefix(prefix)

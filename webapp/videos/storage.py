@@ -136,3 +136,14 @@ def delete_prefix(prefix: str) -> int:
     keys = list_keys(prefix)
     delete_keys(keys)
     return len(keys)
+
+
+def object_sizes(prefix: str) -> dict[str, int]:
+    """Every object under ``prefix`` with its size in bytes (what counts against storage quotas)."""
+    sizes: dict[str, int] = {}
+    try:
+        for page in _client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
+            sizes.update((obj["Key"], obj["Size"]) for obj in page.get("Contents", []))
+    except (BotoCoreError, ClientError) as e:
+        raise StorageError() from e
+    return sizes

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webapp.videos import selectors, services, storage
+from webapp.videos import quotas, selectors, services, storage
 from webapp.videos.forms import OutputForm, UploadForm, too_large_message
 from webapp.videos.models import JobStatus
 
@@ -75,6 +75,8 @@ def video_upload(request: HttpRequest) -> HttpResponse:
                 motion=form.cleaned_data["motion"],
                 auto_confirm=form.cleaned_data["auto_confirm"],
             )
+        except quotas.QuotaExceeded as e:  # about the account, not this file
+            form.add_error(None, e)
         except ValidationError as e:
             form.add_error("file", e)
         except storage.StorageError as e:
@@ -88,7 +90,12 @@ def video_upload(request: HttpRequest) -> HttpResponse:
 
 
 def _upload_page(request: HttpRequest, form: UploadForm, status: int = 200) -> HttpResponse:
-    context = {"form": form, "max_bytes": settings.UPLOAD_MAX_BYTES, "too_large": too_large_message()}
+    context = {
+        "form": form,
+        "max_bytes": settings.UPLOAD_MAX_BYTES,
+        "too_large": too_large_message(),
+        "usage": quotas.usage(user=request.user),
+    }
     return render(request, "videos/upload.html", context, status=status)
 
 
