@@ -41,6 +41,8 @@ STANDARD_RATES = tuple(Fraction(r) for r in ("24000/1001", "24", "25", "30000/10
                                                "60000/1001", "60", "90", "100", "120"))  # fmt: skip
 
 Progress = Callable[[float], None]
+# What ffmpeg's decoder logs for a frame over ``-max_pixels``; the frame is skipped, not decoded.
+OVERSIZED = b"exceeds specified max pixel count"
 
 
 @dataclass(frozen=True)
@@ -282,14 +284,14 @@ def probe(path: str | Path, *, count_frames: bool = False) -> VideoInfo:
 
 
 def _decoded_frames(
-    path: Path, *, max_pixels: int, seconds: float, start: float | None = None, limit: int | None = None
+    path: Path, *, limits: Limits, seconds: float, start: float | None = None, limit: int | None = None
 ) -> int:
     """How many video frames ffmpeg decodes from ``start`` seconds (to the end, or ``limit`` frames).
 
-    A frame over ``max_pixels`` fails to decode (the header may understate it) and is not counted;
-    ``seconds`` is how much video the caller expects to be decoded, for the time limit.
+    A frame over ``limits.max_pixels`` is never decoded: ``MediaError`` says the picture is too large
+    (the header understated it). ``seconds`` is how much video the caller expects decoded, for the time limit.
     """
-    cmd = [FFMPEG, "-v", "error", "-nostdin", "-max_pixels", str(max_pixels)]
+    cmd = [FFMPEG, "-v", "error", "-nostdin", "-max_pixels", str(limits.max_pixels)]
     if start:
         cmd += ["-ss", f"{start:.6f}"]  # input seek: jumps to a keyframe, decodes up to start, drops those
     cmd += ["-i", str(path), "-map", "0:v:0", "-an", "-sn"]
@@ -301,6 +303,8 @@ def _decoded_frames(
         proc = process.run(cmd, timeout=process.time_limit(seconds))
     except subprocess.TimeoutExpired as e:
         raise MediaError("This video took too long to decode; it may be damaged. Export it again and re-upload.") from e
+    if OVERSIZED in proc.stderr:
+        raise MediaError(limits.too_large("larger than its file says"))
     return len(proc.stdout) // 64
 
 
@@ -317,14 +321,14 @@ def check_decodable(
     """
     path = Path(path)
     info = info or probe(path)
-    if _decoded_frames(path, max_pixels=limits.max_pixels, seconds=0, limit=3) < min(3, info.frame_count):
+    if _decoded_frames(path, limits=limits, seconds=0, limit=3) < min(3, info.frame_count):
         raise MediaError(
             "This video file is damaged (its first frames cannot be decoded). Export it again and re-upload."
         )
     start = max(0.0, info.duration - tail_seconds)
     expected = max(1, int(round((info.duration - start) * info.fps)))
     # Half the expected frames is lenient on purpose: variable frame rate sources bunch their frames.
-    if _decoded_frames(path, max_pixels=limits.max_pixels, seconds=tail_seconds, start=start) < max(1, expected // 2):
+    if _decoded_frames(path, limits=limits, seconds=tail_seconds, start=start) < max(1, expected // 2):
         raise MediaError(
             "This video file is damaged or incomplete (it ends early). Export it again and re-upload."
         )
@@ -406,17 +410,19 @@ def _transcode(
             proc.kill()
             part.unlink(missing_ok=True)
             raise
-        if code != 0:
+        err.seek(0)
+        # ffmpeg skips a frame over -max_pixels and goes on: a video with such frames is refused whole.
+        oversized = limits is not None and OVERSIZED in err.read()
+        if code != 0 or oversized:
             part.unlink(missing_ok=True)
-            detail = _stderr_tail(err)
             if proc.timed_out:
                 failure = (
                     f"This video took more than {_duration_text(timeout)} to convert; it may be damaged. "
                     "Export it again and re-upload."
                 )
-            elif limits and "Picture size" in detail:  # ffmpeg's words for a frame over -max_pixels
+            elif limits and oversized:
                 failure = limits.too_large("larger than its file says")
-            raise MediaError(failure) from RuntimeError(detail)
+            raise MediaError(failure) from RuntimeError(_stderr_tail(err))
     os.replace(part, dst)
     if progress and reported < 1.0:
         progress(1.0)

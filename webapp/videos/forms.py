@@ -22,6 +22,10 @@ class VideoFileField(forms.FileField):
     """A file picker that lets the marketer choose several videos; each request carries one."""
 
     widget = MultipleFileInput
+    default_error_messages = {
+        "empty": "This file is empty. Upload an MP4, MOV or WebM video.",
+        "required": "Choose a video to upload: an MP4, MOV or WebM file.",
+    }
 
     def clean(self, data, initial=None):
         if isinstance(data, (list, tuple)):
