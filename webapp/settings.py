@@ -87,6 +87,13 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Uploads: anything over 2.5 MB goes to a temporary file on disk, never into memory; the
 # size limit is enforced while the bytes arrive (webapp.videos.uploads.SizeLimitUploadHandler).
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=2 * 1024**3)
+# What a video may be (highlighter.media.Limits): reels and brand films, minutes not hours, up to 4K.
+# Checked from the probe before anything is stored, and again while the worker decodes it.
+UPLOAD_MAX_SIDE = env.int("UPLOAD_MAX_SIDE", default=4096)  # pixels, the longest side
+UPLOAD_MAX_PIXELS = env.int("UPLOAD_MAX_PIXELS", default=4096 * 2160)  # pixels a frame
+UPLOAD_MAX_FPS = env.float("UPLOAD_MAX_FPS", default=120)  # frames a second
+UPLOAD_MAX_SECONDS = env.float("UPLOAD_MAX_SECONDS", default=600)
+UPLOAD_MAX_FRAMES = env.int("UPLOAD_MAX_FRAMES", default=36000)  # ten minutes at 60 frames a second
 FILE_UPLOAD_HANDLERS = ["webapp.videos.uploads.SizeLimitUploadHandler"]
 FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default=None)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 0

@@ -92,7 +92,9 @@ def ingest_video(self, video_id: str) -> None:
             original = Path(tmp) / "original"
             mezzanine, proxy, thumb = Path(tmp) / "video.mp4", Path(tmp) / "proxy.mp4", Path(tmp) / "thumb.jpg"
             storage.download_file(video.original_key, original)
-            info = media.normalise(original, mezzanine, progress=_heartbeat_video(video))
+            info = media.normalise(
+                original, mezzanine, limits=services.video_limits(), progress=_heartbeat_video(video)
+            )
             media.make_proxy(mezzanine, proxy)
             media.write_jpeg(media.extract_frame(mezzanine, 0), thumb)
             prefix = video.key_prefix

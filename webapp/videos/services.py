@@ -6,6 +6,7 @@ import logging
 import uuid
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -28,11 +29,24 @@ def _extension(name: str) -> str:
     return ext if ext in ALLOWED_EXTENSIONS else ".bin"
 
 
+def video_limits() -> media.Limits:
+    """The largest video we take in (settings ``UPLOAD_MAX_*``), for the upload check and the ingest."""
+    return media.Limits(
+        max_side=settings.UPLOAD_MAX_SIDE,
+        max_pixels=settings.UPLOAD_MAX_PIXELS,
+        max_fps=settings.UPLOAD_MAX_FPS,
+        max_seconds=settings.UPLOAD_MAX_SECONDS,
+        max_frames=settings.UPLOAD_MAX_FRAMES,
+    )
+
+
 def video_check_upload(*, path: str) -> media.VideoInfo:
     """Probe an uploaded file before anything is stored; ``ValidationError`` says what is wrong."""
+    limits = video_limits()
     try:
         info = media.probe(path)
-        media.check_decodable(path, info)
+        limits.check(info)  # before any decoding: a frame over the limits is never decoded here
+        media.check_decodable(path, info, limits=limits)
     except HighlighterError as e:
         raise ValidationError(str(e)) from e
     return info
