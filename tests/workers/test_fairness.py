@@ -63,7 +63,11 @@ def test_another_owners_job_overtakes_a_fifty_job_backlog(alice, bob, celery_wor
     started = [j.started_at for j in TrackJob.objects.filter(pk__in=[j.pk for j in alices], started_at__isnull=False)]
     ahead_of_bob = [t for t in started if bob_queued_at < t < bobs.started_at]
     assert len(ahead_of_bob) <= settings.JOB_SLOTS["cpu"]  # one per worker at most (the one worker here)
-    assert TrackJob.objects.filter(pk__in=[j.pk for j in alices], started_at__gt=bobs.started_at).exists()
+    # ... and alice's backlog goes on after it (first come, first served, bob's would have been last).
+    wait_for(
+        lambda: TrackJob.objects.filter(pk__in=[j.pk for j in alices], started_at__gt=bobs.started_at).exists(),
+        timeout=120, what="alice's next job",
+    )  # fmt: skip
 
     # Bob's files, written by the worker, count against his storage once the task has ended.
     prefix = bobs.video.key_prefix
