@@ -1,4 +1,5 @@
-// Small helpers shared by the pages: JSON posts with Django's CSRF token, and "time left" text.
+// Small helpers shared by the pages: JSON posts with Django's CSRF token, "time left" text, and
+// forms that ask before they are sent.
 window.HL = (function () {
   function csrfToken() {
     const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -24,6 +25,12 @@ window.HL = (function () {
     if (seconds < 60) return `about ${Math.max(1, Math.round(seconds))} s left`;
     return `about ${Math.round(seconds / 60)} min left`;
   }
+
+  // A form with data-confirm asks before it is sent (an inline onsubmit would break the page's CSP).
+  document.addEventListener("submit", (event) => {
+    const question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
 
   return { csrfToken, postJSON, timeLeft };
 })();

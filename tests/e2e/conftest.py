@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 CHROMIUM_ARGS = [
@@ -34,3 +36,16 @@ def login(page, live_server, username: str = "alice", password: str = "alice-pas
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url("**/videos/")
+
+
+def wait_for_js(page, expression: str, *, timeout: float = 30_000) -> None:
+    """Wait until the JavaScript ``expression`` is truthy in the page (``timeout`` in ms).
+
+    Polled from here: Playwright's ``wait_for_function`` re-evaluates its predicate with ``eval`` inside
+    the page, which the Content-Security-Policy refuses (no 'unsafe-eval'); ``page.evaluate`` is not.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout / 1000:.0f} s waiting for {expression}")
+        page.wait_for_timeout(100)

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, wait_for_js
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,9 +44,9 @@ def test_a_marketer_uploads_confirms_watches_plays_and_downloads(
 
     video = page.locator("#results video")
     video.wait_for()
-    page.wait_for_function("document.querySelector('#results video').readyState >= 2", timeout=30_000)
+    wait_for_js(page, "document.querySelector('#results video').readyState >= 2", timeout=30_000)
     page.evaluate("document.querySelector('#results video').play()")
-    page.wait_for_function("document.querySelector('#results video').currentTime > 0.3", timeout=30_000)
+    wait_for_js(page, "document.querySelector('#results video').currentTime > 0.3", timeout=30_000)
     size = page.evaluate("[document.querySelector('#results video').videoWidth, document.querySelector('#results video').videoHeight]")
     assert size == [1080, 1920]
 

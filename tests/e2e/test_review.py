@@ -11,7 +11,7 @@ import pytest
 
 from highlighter.trackfile import Track
 from tests.conftest import wait_for
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, wait_for_js
 from webapp.videos import services, storage
 from webapp.videos.models import JobStatus, TrackJob, Video
 from webapp.videos.uploads import uploaded_file_from_path
@@ -50,7 +50,7 @@ def tracked_video(alice, red_ball_video, celery_worker_process):
 def _open_review(page, live_server, video):
     login(page, live_server)
     page.goto(f"{live_server.url}/videos/{video.id}/review/")
-    page.wait_for_function("document.querySelector('#review-video').readyState >= 2", timeout=30_000)
+    wait_for_js(page, "document.querySelector('#review-video').readyState >= 2", timeout=30_000)
     page.wait_for_selector("#timeline[data-frames]")
 
 
@@ -61,7 +61,7 @@ def _show_frame(page, index: int) -> None:
     for _ in range(index % 10):
         page.keyboard.press("ArrowRight")
     page.wait_for_selector(f"#overlay[data-frame='{index}'][data-drawn='1']", timeout=15_000)
-    page.wait_for_function("!document.querySelector('#review-video').seeking")
+    wait_for_js(page, "!document.querySelector('#review-video').seeking")
 
 
 def _player_pixels(page) -> np.ndarray:
@@ -101,7 +101,7 @@ def test_the_review_page_draws_the_track_over_the_video_while_playing_and_scrubb
     # Playing: the drawn frame keeps up with the video's clock.
     page.keyboard.press("Home")
     page.keyboard.press(" ")
-    page.wait_for_function("document.querySelector('#review-video').currentTime > 1.0", timeout=15_000)
+    wait_for_js(page, "document.querySelector('#review-video').currentTime > 1.0", timeout=15_000)
     drawn, expected = page.evaluate(
         "() => { const v = document.querySelector('#review-video'); v.pause();"
         " return [Number(document.querySelector('#overlay').dataset.frame), Math.floor(v.currentTime * 25)]; }"
@@ -178,7 +178,7 @@ def test_cancel_stops_a_running_tracking_job_at_its_next_frame_batch(live_server
     login(page, live_server)
     page.goto(f"{live_server.url}/videos/{video.id}/")
     # Running, with frames counted and time left.
-    page.wait_for_function("document.querySelector('#detail').textContent.includes('Tracking: frame')", timeout=120_000)
+    wait_for_js(page, "document.querySelector('#detail').textContent.includes('Tracking: frame')", timeout=120_000)
     page.click("#cancel-job")
     page.wait_for_selector("#phase[data-phase=cancelled]", timeout=60_000)
     # The worker stops at its next progress report: the job ends cancelled, without a track.

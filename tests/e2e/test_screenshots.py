@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, wait_for_js
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -33,15 +33,15 @@ def test_take_screenshots(live_server, browser, alice, red_ball_video, celery_wo
     page.wait_for_url("**/videos/*-*/", timeout=60_000)
 
     page.locator(".key-frame:has(.found-box)").first.wait_for(timeout=120_000)
-    page.wait_for_function("[...document.querySelectorAll('.key-frame img')].every((i) => i.complete)")
+    wait_for_js(page, "[...document.querySelectorAll('.key-frame img')].every((i) => i.complete)")
     page.screenshot(path=out / "confirm-page.png", full_page=True)
     page.locator(".key-frame:has(.found-box) button.confirm-found").first.click()
     page.wait_for_selector("#phase[data-phase=done]", timeout=300_000)
-    page.wait_for_function("[...document.querySelectorAll('#results video')].every((v) => v.readyState >= 1)")
+    wait_for_js(page, "[...document.querySelectorAll('#results video')].every((v) => v.readyState >= 1)")
     page.screenshot(path=out / "job-page.png", full_page=True)
 
     page.click("#review-link")
-    page.wait_for_function("document.querySelector('#review-video').readyState >= 2", timeout=30_000)
+    wait_for_js(page, "document.querySelector('#review-video').readyState >= 2", timeout=30_000)
     page.wait_for_selector("#timeline[data-frames]")
     page.keyboard.press("Home")
     for _ in range(4):
@@ -51,6 +51,6 @@ def test_take_screenshots(live_server, browser, alice, red_ball_video, celery_wo
 
     page.goto(f"{live_server.url}/videos/")
     page.wait_for_selector("td.thumb img")
-    page.wait_for_function("[...document.querySelectorAll('td.thumb img')].every((i) => i.complete)")
+    wait_for_js(page, "[...document.querySelectorAll('td.thumb img')].every((i) => i.complete)")
     page.screenshot(path=out / "library-page.png", full_page=True)
     context.close()
