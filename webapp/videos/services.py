@@ -21,12 +21,21 @@ from webapp.videos.models import JobStatus, RenderJob, StoredObject, TrackJob, V
 
 log = logging.getLogger(__name__)
 
-ALLOWED_EXTENSIONS = {".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi"}
+# The original's key ends with one of these, and it is stored with that type: the browser's name and
+# Content-Type header are the uploader's word, so neither is passed on as it came.
+ORIGINAL_CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webm": "video/webm",
+    ".mkv": "video/x-matroska",
+    ".avi": "video/x-msvideo",
+}
 
 
 def _extension(name: str) -> str:
     ext = Path(name).suffix.lower()
-    return ext if ext in ALLOWED_EXTENSIONS else ".bin"
+    return ext if ext in ORIGINAL_CONTENT_TYPES else ".bin"
 
 
 def video_limits() -> media.Limits:
@@ -78,9 +87,10 @@ def video_create(
     info = video_check_upload(path=path)
 
     video_id = uuid.uuid4()
-    key = f"{video_prefix(owner.pk, video_id)}original{_extension(uploaded_file.name)}"
+    extension = _extension(uploaded_file.name)
+    key = f"{video_prefix(owner.pk, video_id)}original{extension}"
     # Upload before the transaction: a long transfer must not hold a database transaction open.
-    storage.upload_file(path, key, content_type=uploaded_file.content_type or "application/octet-stream")
+    storage.upload_file(path, key, content_type=ORIGINAL_CONTENT_TYPES.get(extension, "application/octet-stream"))
     try:
         with transaction.atomic():
             # Again, holding the account's lock: another upload may have taken the room meanwhile.

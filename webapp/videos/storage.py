@@ -7,8 +7,11 @@ short-lived presigned URLs, never credentials.
 from __future__ import annotations
 
 import functools
+import re
+import unicodedata
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -57,10 +60,46 @@ def ensure_bucket() -> None:
         raise StorageError() from e
 
 
+# Runs of anything but letters, digits and . ( ) + - _: quotes, slashes, controls, spaces, semicolons.
+_UNSAFE_IN_NAME = re.compile(r"[^\w.()+-]+")
+
+
+def content_disposition(filename: str) -> str:
+    """An RFC 6266 ``attachment`` header value that saves as ``filename``, whatever it contains.
+
+    Quotes, line breaks, path separators and other controls are replaced, so the name cannot end the
+    header, add another, or climb folders. ``filename`` is an ASCII stand-in every browser reads;
+    ``filename*`` (RFC 5987, UTF-8) keeps accents and other scripts for the browsers that read it.
+    """
+    unicode_name = _safe_name(unicodedata.normalize("NFC", filename))
+    ascii_name = _safe_name(unicodedata.normalize("NFKD", unicode_name).encode("ascii", "ignore").decode())
+    value = f'attachment; filename="{ascii_name}"'
+    if unicode_name != ascii_name:
+        value += f"; filename*=UTF-8''{quote(unicode_name, safe='')}"
+    return value
+
+
+def _safe_name(name: str) -> str:
+    """Unsafe runs become "-", ".." goes, and the stem neither starts nor ends with a mark (no hidden
+    files); a short alphanumeric extension is kept: "../../a b.mp4" becomes "a-b.mp4"."""
+    name = re.sub(r"\.{2,}", ".", _UNSAFE_IN_NAME.sub("-", name))
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not re.fullmatch(r"[A-Za-z0-9]{1,8}", extension):
+        stem, extension = name, ""
+    stem = stem.strip("-.") or "download"
+    return f"{stem}.{extension}" if extension else stem
+
+
+def _stored_object_headers(key: str, content_type: str) -> dict[str, str]:
+    """The type and disposition every object is stored with: the server's, never an uploader's, and
+    ``attachment``, so that opening an object's URL saves it rather than rendering it."""
+    return {"ContentType": content_type, "ContentDisposition": content_disposition(PurePosixPath(key).name)}
+
+
 def upload_file(path: str | Path, key: str, *, content_type: str = "application/octet-stream") -> None:
     try:
         _client().upload_file(
-            str(path), settings.S3_BUCKET, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER
+            str(path), settings.S3_BUCKET, key, ExtraArgs=_stored_object_headers(key, content_type), Config=_TRANSFER
         )
     except (BotoCoreError, ClientError) as e:
         raise StorageError() from e
@@ -69,7 +108,7 @@ def upload_file(path: str | Path, key: str, *, content_type: str = "application/
 def upload_fileobj(fileobj, key: str, *, content_type: str = "application/octet-stream") -> None:
     try:
         _client().upload_fileobj(
-            fileobj, settings.S3_BUCKET, key, ExtraArgs={"ContentType": content_type}, Config=_TRANSFER
+            fileobj, settings.S3_BUCKET, key, ExtraArgs=_stored_object_headers(key, content_type), Config=_TRANSFER
         )
     except (BotoCoreError, ClientError) as e:
         raise StorageError() from e
@@ -77,7 +116,7 @@ def upload_fileobj(fileobj, key: str, *, content_type: str = "application/octet-
 
 def put_bytes(data: bytes, key: str, *, content_type: str = "application/octet-stream") -> None:
     try:
-        _client().put_object(Bucket=settings.S3_BUCKET, Key=key, Body=data, ContentType=content_type)
+        _client().put_object(Bucket=settings.S3_BUCKET, Key=key, Body=data, **_stored_object_headers(key, content_type))
     except (BotoCoreError, ClientError) as e:
         raise StorageError() from e
 
@@ -100,8 +139,7 @@ def presigned_url(key: str, *, download_name: str | None = None, content_type: s
     """A GET link that expires after ``S3_PRESIGN_SECONDS``; ``download_name`` makes browsers save it."""
     params = {"Bucket": settings.S3_BUCKET, "Key": key}
     if download_name:
-        safe = download_name.replace('"', "").replace("\\", "")
-        params["ResponseContentDisposition"] = f'attachment; filename="{safe}"'
+        params["ResponseContentDisposition"] = content_disposition(download_name)
     if content_type:
         params["ResponseContentType"] = content_type
     return _client().generate_presigned_url("get_object", Params=params, ExpiresIn=settings.S3_PRESIGN_SECONDS)
