@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps demo-media contact-sheet
+.PHONY: run test faults load install system-deps demo-media contact-sheet
 
 PIP := $(VENV)/bin/pip install --quiet --disable-pip-version-check
 SAM2 := sam2==1.1.0
@@ -34,3 +34,12 @@ run: $(STAMP)
 test: $(STAMP)
 	@scripts/system-deps.sh ffmpeg chromium
 	@scripts/test.sh $(ARGS)
+
+# The slow suites, outside `make test`: each starts private PostgreSQL, Redis, S3 and workers of its own.
+faults: $(STAMP)
+	@scripts/system-deps.sh ffmpeg
+	@scripts/faults.sh $(ARGS)
+
+load: $(STAMP)
+	@scripts/system-deps.sh ffmpeg
+	$(PY) bench/load.py $(ARGS)

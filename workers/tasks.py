@@ -7,11 +7,13 @@ heartbeat stale and takes the job over.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import inspect
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -53,9 +55,34 @@ class ProgressReporter:
             raise Cancelled("The job was cancelled.")
 
 
-def _work_dir() -> tempfile.TemporaryDirectory:
-    Path(settings.WORK_DIR).mkdir(parents=True, exist_ok=True)
-    return tempfile.TemporaryDirectory(dir=settings.WORK_DIR)
+class OutOfWorkSpace(storage.StorageError):
+    """The worker's scratch disk (``WORK_DIR``) is full. Like a storage outage it passes (other jobs
+    finish and free their folders), so the job is released and retried rather than failed."""
+
+    def __init__(self) -> None:
+        super().__init__("Our servers ran out of working space for your video. Try again in a few minutes.")
+
+
+def _out_of_space(error: BaseException | None) -> bool:
+    """Whether ``error`` or anything that caused it is a full disk (ENOSPC, or ffmpeg saying so)."""
+    while error is not None:
+        if (isinstance(error, OSError) and error.errno == errno.ENOSPC) or "No space left on device" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _work_dir() -> Iterator[str]:
+    """A scratch folder for one task, removed after; a full disk inside it raises ``OutOfWorkSpace``."""
+    try:
+        Path(settings.WORK_DIR).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=settings.WORK_DIR) as tmp:
+            yield tmp
+    except Exception as e:
+        if _out_of_space(e):
+            raise OutOfWorkSpace() from e
+        raise
 
 
 def _heartbeat_video(video: Video) -> Callable[[float], None]:
