@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sent(monkeypatch, django_capture_on_commit_callbacks):
+def sent(monkeypatch):
     """The ids of the jobs sent to the broker, in order."""
     from workers.celery_app import app
 
@@ -37,7 +37,9 @@ def run_commits(django_capture_on_commit_callbacks):
 
 
 def _renders(owner, count: int) -> list[RenderJob]:
-    video = Video.objects.create(owner=owner, title="v.mp4", original_key="k", original_size=1, status=Video.Status.READY)
+    video = Video.objects.create(
+        owner=owner, title="v.mp4", original_key="k", original_size=1, status=Video.Status.READY
+    )
     track = TrackJob.objects.create(video=video, prompt={"text": "red"}, status=JobStatus.DONE)
     return [RenderJob.objects.create(track_job=track) for _ in range(count)]
 

@@ -110,7 +110,11 @@ def test_the_upload_page_shows_the_usage(alice_client, alice, red_ball_video):
 
 
 @pytest.mark.parametrize(
-    ("size", "text"), [(0, "0 KB"), (12_345, "12 KB"), (640 * 1024**2, "640 MB"), (int(3.24 * 1024**3), "3.2 GB"), (20 * 1024**3, "20 GB")]
+    ("size", "text"),
+    [
+        (0, "0 KB"), (12_345, "12 KB"), (640 * 1024**2, "640 MB"), (int(3.24 * 1024**3), "3.2 GB"),
+        (20 * 1024**3, "20 GB"),
+    ],  # fmt: skip
 )
 def test_sizes_read_as_people_write_them(size, text):
     assert format_size(size) == text

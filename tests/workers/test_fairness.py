@@ -78,4 +78,6 @@ def test_another_owners_job_overtakes_a_fifty_job_backlog(alice, bob, celery_wor
 
     for job in alices:  # leave the worker idle for the next test
         services.job_cancel(job=job)
-    wait_for(lambda: not TrackJob.objects.filter(status=JobStatus.RUNNING).exists(), timeout=120, what="alice's jobs to stop")
+    wait_for(
+        lambda: not TrackJob.objects.filter(status=JobStatus.RUNNING).exists(), timeout=120, what="alice's jobs to stop"
+    )

@@ -72,9 +72,8 @@ def started(*, task: str, object_id: str) -> None:
     )
 
 
-def run(*, queues: Iterable[str] | None = None) -> list[QueuedTask]:
-    """Fill the free slots of ``queues`` (default: all), owners in turn; returns the tasks sent."""
-    sent: list[QueuedTask] = []
+def run(*, queues: Iterable[str] | None = None) -> None:
+    """Fill the free slots of ``queues`` (default: all), owners in turn."""
     for queue in queues or sorted(set(_task_queues().values())):
         with transaction.atomic():
             _lock(queue)
@@ -82,8 +81,6 @@ def run(*, queues: Iterable[str] | None = None) -> list[QueuedTask]:
             in_flight = QueuedTask.objects.filter(queue=queue, finished_at=None, sent_at__isnull=False).count()
             chosen = _take_turns(queue, settings.JOB_SLOTS.get(queue, 1) - in_flight)
             transaction.on_commit(lambda chosen=chosen: _send(chosen))
-        sent += chosen
-    return sent
 
 
 def sweep(*, stale_seconds: int | None = None) -> None:
@@ -115,7 +112,8 @@ def _release_finished(queue: str) -> None:
     now = timezone.now()
     holding = QueuedTask.objects.filter(queue=queue, finished_at=None, sent_at__isnull=False)
     for task, targets in ACTIVE_TARGETS.items():
-        holding.filter(task=task).exclude(object_id__in=targets().values("pk")).update(finished_at=now)
+        if _task_queues()[task] == queue:
+            holding.filter(task=task).exclude(object_id__in=targets().values("pk")).update(finished_at=now)
 
 
 def _take_turns(queue: str, free: int) -> list[QueuedTask]:
@@ -137,7 +135,7 @@ def _take_turns(queue: str, free: int) -> list[QueuedTask]:
     chosen: list[QueuedTask] = []
     while len(chosen) < free and first_waiting:
         owner = min(first_waiting, key=lambda o: (last_served.get(o, never), first_waiting[o]))
-        row = waiting.filter(video__owner=owner).exclude(pk__in=[r.pk for r in chosen]).order_by("pk").first()
+        row = waiting.filter(video__owner=owner).order_by("pk").first()  # the rows chosen are sent: not waiting
         if row is None:  # this owner has nothing more waiting
             del first_waiting[owner]
             continue

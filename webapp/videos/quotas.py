@@ -70,7 +70,8 @@ def check(*, user: AbstractBaseUser, new_bytes: int = 0, new_jobs: int = 0) -> U
         raise QuotaExceeded(f"{what}: {used}. Delete videos you no longer need from your library, then try again.")
     if now.active_jobs + new_jobs > now.jobs_max:
         raise QuotaExceeded(
-            f"You have {now.active_jobs} of your {now.jobs_max} jobs queued or running, and this needs {new_jobs} more. "
+            f"You have {now.active_jobs} of your {now.jobs_max} jobs queued or running, "
+            f"and this needs {new_jobs} more. "
             "Wait for some to finish, or cancel the ones you no longer need, then try again."
         )
     return now
