@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from django.db import models
 from django.utils import timezone
 
 from webapp.videos import services, storage
-from webapp.videos.models import ACTIVE, JobStatus, RenderJob, TrackJob, Video
+from webapp.videos.models import ACTIVE, JobStatus, QueuedTask, RenderJob, TrackJob, Video
 
 LOST_INGEST = "Preparing this video stopped on our side and could not resume. Upload the video again."
 LOST_PREVIEW = "Finding the product stopped on our side and could not resume. Upload the video again."
@@ -113,6 +114,9 @@ def _stuck_work(videos: list[Video], tracks: list[TrackJob], renders: list[Rende
     live = live_task_ids()
     if live is None:
         return []
+    # Tasks the fair dispatcher holds until their owner's turn, or sent and not yet received: it sends
+    # (or resends) them itself (webapp.videos.dispatch).
+    live |= {str(pk) for pk in QueuedTask.objects.filter(finished_at=None, started_at=None).values_list("object_id", flat=True)}
     reporting = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
 
     def idle(pk: uuid.UUID, since: datetime | None) -> bool:
@@ -192,6 +196,9 @@ def reconcile(*, fix: bool = False, owner_id: int | None = None, grace_seconds: 
     return report
 
 
+_VIDEO_IN_KEY = re.compile(r"users/\d+/videos/([0-9a-f-]{36})/")
+
+
 def _fail_jobs(model: type[TrackJob] | type[RenderJob], pk: str, error: str, **fields) -> None:
     model.objects.filter(pk=pk).exclude(status=JobStatus.CANCELLED).update(
         status=JobStatus.FAILED, error=error, finished_at=timezone.now(), **fields
@@ -202,6 +209,9 @@ def _fail_jobs(model: type[TrackJob] | type[RenderJob], pk: str, error: str, **f
 
 def _fix(report: Report) -> None:
     storage.delete_keys(report.orphans)
+    # The owners' storage quotas count what S3 holds: count again where files went or were found gone.
+    for video_id in {m.group(1) for key in report.orphans if (m := _VIDEO_IN_KEY.match(key))}:
+        services.video_storage_recount(object_id=video_id)
     for s in report.stuck:
         if s.work == "ingest":
             services.video_ingest_failed(video=Video.objects.get(pk=s.id), error=LOST_INGEST)
@@ -225,3 +235,4 @@ def _fix(report: Report) -> None:
             _fail_jobs(TrackJob, m.id, MISSING_TRACK, track_key="", exports={})
         else:
             _fail_jobs(RenderJob, m.id, MISSING_RENDER, output_key="")
+        services.video_storage_recount(object_id=m.id)

@@ -11,8 +11,8 @@ import redis
 from django.core.management import call_command
 from django.utils import timezone
 
-from webapp.videos import storage
-from webapp.videos.models import JobStatus, RenderJob, TrackJob, Video, video_prefix
+from webapp.videos import services, storage
+from webapp.videos.models import JobStatus, QueuedTask, RenderJob, TrackJob, Video, video_prefix
 from workers import reconcile, tasks
 from workers.celery_app import app
 
@@ -114,6 +114,25 @@ def test_a_delivered_task_not_yet_acknowledged_counts_as_live(alice, damage):
     finally:
         client.hdel("unacked", tag)
     assert reconcile.Stuck("render", str(stuck.pk), "queued") not in report.stuck
+
+
+def test_a_job_waiting_for_its_owners_turn_is_not_stuck(alice, damage):
+    """The fair dispatcher holds a queued task until its owner's turn: no broker has it yet."""
+    stuck = damage["stuck_render"]
+    QueuedTask.objects.create(
+        task="workers.tasks.render_video", object_id=stuck.pk, queue="cpu", video=stuck.track_job.video
+    )
+    report = reconcile.reconcile(owner_id=alice.pk, grace_seconds=-5)
+    assert reconcile.Stuck("render", str(stuck.pk), "queued") not in report.stuck
+
+
+def test_fixing_counts_the_owners_storage_again(alice, damage):
+    from webapp.videos.models import StoredObject
+
+    services.video_storage_recount(object_id=damage["video"].pk)
+    assert StoredObject.objects.filter(video=damage["video"]).count() == 3  # the orphan counts, unfairly
+    reconcile.reconcile(fix=True, owner_id=alice.pk, grace_seconds=-5)
+    assert StoredObject.objects.filter(video=damage["video"]).count() == 2
 
 
 def test_the_command_reports_and_fixes(alice, damage, capsys):
