@@ -38,7 +38,11 @@ class TrackerBackend(Protocol):
     @property
     def meta(self) -> dict[str, Any]: ...
 
-    def track(self, video_path: str | Path) -> Iterator[FrameTrack]: ...
+    def track(self, video_path: str | Path, analysed: Callable[[int], Any] | None = None) -> Iterator[FrameTrack]:
+        """One ``FrameTrack`` per frame, in order; ``analysed(n)`` after each of the ``n`` frames
+        analysed so far, in whatever order they are analysed (a pass backwards from a key frame
+        yields nothing until it reaches frame 0)."""
+        ...
 
     def shots(self, frame_count: int) -> list[list[int]]: ...
 
@@ -104,7 +108,7 @@ def track_video(
 ) -> Track:
     """Track the product of ``prompt`` through every frame of ``video_path``.
 
-    ``progress(fraction)`` (0..1) is called as frames are processed, throttled to once per percent;
+    ``progress(fraction)`` (0..1) is called as frames are analysed, throttled to once per percent;
     whatever it raises (``Cancelled``, typically) stops the run and propagates. Raises ``TrackError``
     for an unknown backend or a prompt this backend cannot follow, ``MediaError`` for an unreadable
     video. The track has one frame per decoded frame, and ``video.frame_count`` says how many.
@@ -118,11 +122,12 @@ def track_video(
     report = _Progress(progress, info.frame_count)
     started = time.monotonic()
     frames: list[FrameTrack] = []
-    stream = tracker.track(video_path)
+    # Progress counts frames analysed, not yielded: the backward pass from a late key frame yields
+    # nothing until it reaches frame 0, and a cancel must not wait for it.
+    stream = tracker.track(video_path, analysed=report.frame_done)
     try:
         for frame in stream:
             frames.append(frame)
-            report.frame_done(len(frames))
     finally:
         # On cancel or error, close the generator now so its decoder process is killed at once.
         close = getattr(stream, "close", None)

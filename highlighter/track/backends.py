@@ -13,7 +13,7 @@ scaled back to the video's size before encoding.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,16 @@ class _StreamingTracker:
         ends = [s - 1 for s in starts[1:]] + [frame_count - 1]
         return [[s, e] for s, e in zip(starts, ends)]
 
-    def track(self, video_path: str | Path) -> Iterator[FrameTrack]:
+    def track(self, video_path: str | Path, analysed: Callable[[int], Any] | None = None) -> Iterator[FrameTrack]:
+        count = 0
+
+        def done(track: FrameTrack) -> FrameTrack:
+            nonlocal count
+            count += 1
+            if analysed is not None:
+                analysed(count)
+            return track
+
         source = FrameSource(video_path, self.info, self.work_size)
         init = find_initial_target(source, self.info.frame_count, self.proposer, self.grounder, self.embedder)
         key = init.frame.index
@@ -96,12 +105,12 @@ class _StreamingTracker:
                 if cut:
                     self._cuts.add(frame.index + 1)
                     last_cut = frame.index + 1
-                held.append(self._frame_track(frame.index, *controller.step(frame, cut)))
+                held.append(done(self._frame_track(frame.index, *controller.step(frame, cut))))
             events += getattr(controller, "events", [])
             yield from reversed(held)
             del held
         controller = self.make_controller(init)
-        yield self._frame_track(key, init.candidate.mask, init.score)
+        yield done(self._frame_track(key, init.candidate.mask, init.score))
         # AutoFlip's 0.2 s between cuts, counted from the last cut found (or the video's start).
         previous, last_cut = frame_histogram(init.frame.rgb), max(self._cuts, default=0)
         for frame in source.forward(key + 1):
@@ -111,7 +120,7 @@ class _StreamingTracker:
             if cut:
                 self._cuts.add(frame.index)
                 last_cut = frame.index
-            yield self._frame_track(frame.index, *controller.step(frame, cut))
+            yield done(self._frame_track(frame.index, *controller.step(frame, cut)))
         events += getattr(controller, "events", [])
         self._meta["events"] = sorted(events)
 

@@ -6,6 +6,7 @@ import pytest
 from highlighter.errors import Cancelled, TrackError
 from highlighter.eval.metrics import mean_iou, track_ious
 from highlighter.eval.synthetic import moving_object_scene
+from highlighter.media import probe
 from highlighter.track import BACKENDS, track_video
 from highlighter.track.colour import ColourModel, colour_word
 from highlighter.track.prompt import BoxPrompt, Prompt, PointPrompt
@@ -118,6 +119,26 @@ def test_it_reports_progress_and_can_be_cancelled(red_with_blue_video):
 
     with pytest.raises(Cancelled):
         track_video(path, Prompt(text="red"), progress=cancel)
+
+
+def test_progress_counts_the_pass_backwards_from_a_late_key_frame(lookalikes_video):
+    """Frames before a key frame are yielded only once the backward pass reaches frame 0; progress
+    counts frames as they are analysed, so it moves (and a cancel is heard) during that pass."""
+    path, gt = lookalikes_video
+    x, y, w, h = gt.boxes[40]  # of 50
+    prompt = Prompt(boxes=(BoxPrompt(x - 3, y - 3, x + w + 3, y + h + 3, 40),))
+    analysed: list[int] = []
+    stream = BACKENDS["memory"](prompt, probe(path)).track(path, analysed=analysed.append)
+    first = next(stream)
+    stream.close()
+    assert first.index == 0 and analysed == list(range(1, 41))  # frames 39..0, analysed before frame 0 is yielded
+
+    def cancel(fraction: float) -> None:
+        if fraction >= 0.3:
+            raise Cancelled("The tracking was cancelled.")
+
+    with pytest.raises(Cancelled):
+        track_video(path, prompt, progress=cancel)
 
 
 @pytest.mark.parametrize(
