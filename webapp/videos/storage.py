@@ -145,15 +145,18 @@ def presigned_url(key: str, *, download_name: str | None = None, content_type: s
     return _client().generate_presigned_url("get_object", Params=params, ExpiresIn=settings.S3_PRESIGN_SECONDS)
 
 
-def list_objects(prefix: str) -> dict[str, datetime]:
-    """Every object under ``prefix``, with the time (UTC) it was last written."""
-    objects: dict[str, datetime] = {}
+def _listing(prefix: str) -> list[dict]:
+    """S3's listing entry (``Key``, ``Size``, ``LastModified``, ...) of every object under ``prefix``."""
     try:
-        for page in _client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
-            objects.update((obj["Key"], obj["LastModified"]) for obj in page.get("Contents", []))
+        pages = _client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix)
+        return [obj for page in pages for obj in page.get("Contents", [])]
     except (BotoCoreError, ClientError) as e:
         raise StorageError() from e
-    return objects
+
+
+def list_objects(prefix: str) -> dict[str, datetime]:
+    """Every object under ``prefix``, with the time (UTC) it was last written."""
+    return {obj["Key"]: obj["LastModified"] for obj in _listing(prefix)}
 
 
 def list_keys(prefix: str) -> list[str]:
@@ -178,10 +181,4 @@ def delete_prefix(prefix: str) -> int:
 
 def object_sizes(prefix: str) -> dict[str, int]:
     """Every object under ``prefix`` with its size in bytes (what counts against storage quotas)."""
-    sizes: dict[str, int] = {}
-    try:
-        for page in _client().get_paginator("list_objects_v2").paginate(Bucket=settings.S3_BUCKET, Prefix=prefix):
-            sizes.update((obj["Key"], obj["Size"]) for obj in page.get("Contents", []))
-    except (BotoCoreError, ClientError) as e:
-        raise StorageError() from e
-    return sizes
+    return {obj["Key"]: obj["Size"] for obj in _listing(prefix)}
