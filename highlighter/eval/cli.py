@@ -1,10 +1,15 @@
 """``python -m highlighter eval``: the tracking evaluation on synthetic scenarios, as JSON.
 
     python -m highlighter eval --families occlusion,exit --seeds 5
+    python -m highlighter eval --families multi --seeds 5 --table
 
 Prints one JSON table per family (``{"family": ..., "trackers": {name: summary}}``), then an overall
-line with the mean J&F over families per tracker. ``--out`` also writes everything, per-video rows
-included, to a file. Wire it in with ``add_eval_parser(subparsers)``.
+line with the mean J&F over families per tracker. The multi-product families (``multi`` names them
+all; ``highlighter.eval.multi``) are tracked by ``--modes``: ``joint`` (every product in one run) and
+``independent`` (the one-product tracker once per product); their summaries hold each product's
+scores and the errors between products. ``--table`` prints Markdown tables instead (one line per
+product). ``--out`` also writes everything, per-video rows included, to a file. Wire it in with
+``add_eval_parser(subparsers)``.
 """
 
 from __future__ import annotations
@@ -16,39 +21,99 @@ from pathlib import Path
 
 
 def add_eval_parser(subparsers) -> argparse.ArgumentParser:
+    from highlighter.eval.multi import MULTI_FAMILIES
     from highlighter.eval.scenarios import FAMILIES
-    from highlighter.eval.suite import TRACKERS
+    from highlighter.eval.suite import MODES, TRACKERS
 
     parser = subparsers.add_parser("eval", help="evaluate the trackers on synthetic scenarios (JSON)")
-    parser.add_argument("--families", default=",".join(FAMILIES), help=f"comma separated, from: {', '.join(FAMILIES)}")
+    parser.add_argument(
+        "--families", default=",".join(FAMILIES),
+        help=f"comma separated, from: {', '.join(FAMILIES)}; several products: {', '.join(MULTI_FAMILIES)} "
+        "('multi' for all of those, 'all' for every family)",
+    )  # fmt: skip
     parser.add_argument("--seeds", type=int, default=5, help="scenarios per family (seeds 0..N-1)")
     parser.add_argument("--trackers", default=",".join(TRACKERS), help="backends to compare, comma separated")
+    parser.add_argument("--modes", default=",".join(MODES), help="how the multi-product families are tracked")
+    parser.add_argument("--backend", default="auto", help="the backend of the multi-product families")
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the scenario videos")
     parser.add_argument("--out", help="also write the full results (per video) to this JSON file")
+    parser.add_argument("--table", action="store_true", help="print Markdown tables instead of JSON lines")
     parser.add_argument("--quiet", action="store_true", help="no per-video progress lines on stderr")
     parser.set_defaults(func=run_eval)
     return parser
 
 
-def run_eval(args: argparse.Namespace) -> int:
+def _families(spec: str) -> list[str]:
+    from highlighter.eval.multi import MULTI_FAMILIES
     from highlighter.eval.scenarios import FAMILIES
-    from highlighter.eval.suite import overall, run_suite
 
-    families = [f.strip() for f in args.families.split(",") if f.strip()]
-    unknown = [f for f in families if f not in FAMILIES]
+    out: list[str] = []
+    for name in (f.strip() for f in spec.split(",") if f.strip()):
+        out += {"multi": list(MULTI_FAMILIES), "all": [*FAMILIES, *MULTI_FAMILIES]}.get(name, [name])
+    return list(dict.fromkeys(out))
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from highlighter.eval.multi import MULTI_FAMILIES
+    from highlighter.eval.scenarios import FAMILIES
+    from highlighter.eval.suite import MODES, multi_table, overall, run_multi_suite, run_suite
+
+    families = _families(args.families)
+    unknown = [f for f in families if f not in FAMILIES and f not in MULTI_FAMILIES]
     if unknown:
-        print(f"error: unknown families {unknown}; choose from {', '.join(FAMILIES)}", file=sys.stderr)
+        print(f"error: unknown families {unknown}; choose from {', '.join([*FAMILIES, *MULTI_FAMILIES])}, "
+              "multi or all", file=sys.stderr)  # fmt: skip
         return 2
-    width, height = (int(v) for v in args.size.lower().split("x"))
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or any(m not in MODES for m in modes):
+        print(f"error: --modes takes some of {', '.join(MODES)}", file=sys.stderr)
+        return 2
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"error: --size must be WIDTHxHEIGHT, like 640x360, not {args.size!r}", file=sys.stderr)
+        return 2
     trackers = [t.strip() for t in args.trackers.split(",") if t.strip()]
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    results = run_suite(families, args.seeds, trackers, width=width, height=height, log=log)
-    for family, table in results["families"].items():
-        print(json.dumps({"family": family, "trackers": table}))
-    print(json.dumps({"overall_jf": overall(results["families"])}))
+    single = [f for f in families if f in FAMILIES]
+    multi = [f for f in families if f in MULTI_FAMILIES]
+    results = {"families": {}, "videos": []}
+    if single:
+        results = run_suite(single, args.seeds, trackers, width=width, height=height, log=log)
+    multi_results = {"families": {}, "videos": []}
+    if multi:
+        multi_results = run_multi_suite(
+            multi, args.seeds, modes, backend=args.backend, width=width, height=height, log=log
+        )
+    if args.table:
+        if single:
+            print(_single_table(results["families"]) + "\n")
+        if multi:
+            print(multi_table(multi_results["families"]))
+    else:
+        for family, table in results["families"].items():
+            print(json.dumps({"family": family, "trackers": table}))
+        for family, table in multi_results["families"].items():
+            print(json.dumps({"family": family, "products": len(next(iter(table.values()))["products"]), "trackers": table}))
+        print(json.dumps({"overall_jf": overall(results["families"]), "overall_multi_jf": overall(multi_results["families"])}))
     if args.out:
-        Path(args.out).write_text(json.dumps(results, indent=1))
+        everything = {
+            "families": {**results["families"], **multi_results["families"]},
+            "videos": [*results["videos"], *multi_results["videos"]],
+        }
+        Path(args.out).write_text(json.dumps(everything, indent=1))
     return 0
+
+
+def _single_table(families: dict) -> str:
+    names = list(dict.fromkeys(n for f in families.values() for n in f))
+    lines = ["| family | " + " | ".join(f"{n} J&F" for n in names) + " | " + " | ".join(f"{n} id switches" for n in names) + " |",
+             "|---" * (1 + 2 * len(names)) + "|"]  # fmt: skip
+    for family, table in families.items():
+        jf = " | ".join(f"{table[n]['jf']:.3f}" if n in table else "" for n in names)
+        ids = " | ".join(str(table[n]["id_switches"]) if n in table else "" for n in names)
+        lines.append(f"| {family} | {jf} | {ids} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

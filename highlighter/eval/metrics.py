@@ -222,3 +222,71 @@ def box_stability(pred: Sequence[Sequence[float] | None], truth: Sequence[Sequen
         "centre": float(np.std(ex) + np.std(ey)) if len(ex) > 1 else 0.0,
         "scale_ratio": float(np.std(es) + np.std(er)) if len(es) > 1 else 0.0,
     }
+
+
+# --- several products in one track -------------------------------------------------------------
+
+
+class ProductsTruth(Protocol):
+    frame_count: int
+
+    def product_masks(self, index: int) -> list[np.ndarray]: ...
+
+
+def mostly_on(pred: np.ndarray, others: Sequence[np.ndarray | None]) -> int | None:
+    """The index of the mask in ``others`` that holds more than half of ``pred``'s pixels (None
+    entries are skipped), or None when there is none or ``pred`` is empty."""
+    n = np.count_nonzero(pred)
+    if n == 0:
+        return None
+    for k, other in enumerate(others):
+        if other is not None and 2 * np.count_nonzero(pred & other) > n:
+            return k
+    return None
+
+
+@dataclass
+class CrossProductScores:
+    """Errors between the products of one track, against their truth (``cross_product_scores``).
+
+    ``on_other[k]``: ``(frame, j)`` for each frame where product ``k``'s mask lies mostly (more than
+    half of its pixels) on product ``j``'s true visible region. ``swaps``: ``(frame, a, b)`` for
+    each frame where products ``a`` and ``b`` become exchanged (each one's mask mostly on the
+    other's truth; a run of exchanged frames counts once), ``swap_frames`` every such frame and
+    pair. ``double_pixels``: pixels claimed by two products or more, summed over frames
+    (``double_frames``: frames with any). A joint tracker must keep this at 0.
+    """
+
+    on_other: list[list[tuple[int, int]]]
+    swaps: list[tuple[int, int, int]]
+    swap_frames: int
+    double_pixels: int
+    double_frames: int
+
+
+def cross_product_scores(track: Track, truth: ProductsTruth, ids: Sequence[str] | None = None) -> CrossProductScores:
+    """Cross-product errors of ``track`` whose objects ``ids`` (default: all, in order) are the
+    truth's products in the same order."""
+    ids = list(track.ids if ids is None else ids)
+    on_other: list[list[tuple[int, int]]] = [[] for _ in ids]
+    swaps: list[tuple[int, int, int]] = []
+    swap_frames = double_pixels = double_frames = 0
+    exchanged: set[tuple[int, int]] = set()
+    for i in range(truth.frame_count):
+        preds = [track.mask(i, object_id) for object_id in ids]
+        truths = truth.product_masks(i)
+        claims = np.sum(preds, axis=0, dtype=np.uint8) if preds else np.zeros(0, np.uint8)
+        doubled = int(np.count_nonzero(claims >= 2))
+        double_pixels += doubled
+        double_frames += int(doubled > 0)
+        on = []
+        for k, pred in enumerate(preds):
+            j = mostly_on(pred, [t if j != k else None for j, t in enumerate(truths)])
+            on.append(j)
+            if j is not None:
+                on_other[k].append((i, j))
+        now = {(a, b) for a, b in ((a, on[a]) for a in range(len(on))) if b is not None and a < b and on[b] == a}
+        swap_frames += len(now)
+        swaps.extend((i, a, b) for a, b in sorted(now - exchanged))
+        exchanged = now
+    return CrossProductScores(on_other, swaps, swap_frames, double_pixels, double_frames)
