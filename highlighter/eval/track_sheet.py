@@ -9,6 +9,13 @@ frames the track marks not visible. ``--masks DIR`` (``00000.png``... as in ``hi
 also outlines the ground truth. The title line names the clip, the tracker that ran and its speed:
 frames per second of the whole ``track_video`` call. Frames are decoded small and streamed; only the
 chosen ones are kept.
+
+A track of several products has a sheet of its own (``build_products_sheet``): each product's mask
+tinted and outlined in its colour, its truth outlined thinly in the same colour, a caption per
+product. For a multi-product scenario of the evaluation (``highlighter.eval.multi``)::
+
+    .venv/bin/python -m highlighter.eval.track_sheet --family cross2 --seed 3 --mode joint \
+        --out sheet.png [--frames 30,31,32,...] [--size 640x360]
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ TRUTH_RGB = (60, 255, 90)  # the ground truth's outline
 PROMPT_RGB = (255, 220, 0)  # the prompt's box and points
 HIDDEN_RGB = (255, 90, 90)
 TINT = 0.35  # opacity of the track's fill
+PRODUCT_RGB = ((255, 60, 170), (40, 200, 255), (255, 160, 30), (150, 255, 60))  # per product, in track order
 Truth = Callable[[int], np.ndarray]  # frame index -> bool (H, W) mask at the video's size
 
 
@@ -132,7 +140,7 @@ def build_track_sheet(
     prompt_frames = {b.frame for b in boxes} | {p.frame for p in points}
     wanted = sheet_indices(len(track.frames), count, prompt_frames)
 
-    font, bold = _font(15), _font(20)
+    font = _font(15)
     cards: list[Image.Image] = []
     # Decode at tile size (ffmpeg scales, the pipe carries a fraction of the bytes) and keep only the
     # chosen frames: a long video never sits in memory.
@@ -158,10 +166,16 @@ def build_track_sheet(
         _caption(ImageDraw.Draw(card), (6, 3), parts, font)
         cards.append(card)
 
-    columns = 4 if width >= height else 6
-    rows = (len(cards) + columns - 1) // columns
     legend = [("track", TRACK_RGB)] + ([("ground truth", TRUTH_RGB)] if truth else [])
     legend += [("prompt", PROMPT_RGB)] if prompt_frames else []
+    return _sheet(cards, tile_w, tile_h, width >= height, title, legend, notes)
+
+
+def _sheet(cards: list[Image.Image], tile_w: int, tile_h: int, landscape: bool, title: str,
+           legend: list[tuple[str, RGB]], notes: Sequence[str]) -> Image.Image:
+    columns = 4 if landscape else 6
+    rows = (len(cards) + columns - 1) // columns
+    font, bold = _font(15), _font(20)
     header = 36 + 22 * (1 + len(notes))
     sheet_w = columns * (tile_w + GAP) + GAP
     sheet = Image.new("RGB", (sheet_w, header + rows * (tile_h + CAPTION + GAP) + GAP), (12, 12, 14))
@@ -174,6 +188,93 @@ def build_track_sheet(
         row, column = divmod(n, columns)
         sheet.paste(card, (GAP + column * (tile_w + GAP), header + row * (tile_h + CAPTION + GAP)))
     return sheet
+
+
+def build_products_sheet(
+    video_path: str | Path,
+    track: Track,
+    *,
+    title: str,
+    truths: Sequence[Truth] | None = None,
+    frames: Sequence[int] | None = None,
+    count: int = 12,
+    notes: Sequence[str] = (),
+) -> Image.Image:
+    """A sheet of a track of several products: per tile, each object's mask tinted and outlined in
+    its colour (``PRODUCT_RGB``, in ``track.objects`` order), its box, and ``truths[k]`` (frame index
+    -> bool mask) outlined thinly in the same colour. ``frames`` are the frame indices to show
+    (default: ``count`` evenly spaced); the caption gives each product's score, or "hidden"."""
+    width, height = track.width, track.height
+    tile_w = TILE_WIDTH
+    tile_h = max(2, round(height * tile_w / width))
+    scale = tile_w / width
+    n_frames = track.video.get("frame_count") or len(track.frames)
+    wanted = sorted(set(frames)) if frames else sheet_indices(n_frames, count)
+    font = _font(15)
+    cards: list[Image.Image] = []
+    for index, picture in enumerate(iter_frames(video_path, size=(tile_w, tile_h))):
+        if index > wanted[-1]:
+            break
+        if index not in wanted:
+            continue
+        out = picture.copy()
+        size = (tile_w, tile_h)
+        parts: list[tuple[str, RGB]] = [(f"{index}", (235, 235, 235))]
+        for k, obj in enumerate(track.objects):
+            rgb = PRODUCT_RGB[k % len(PRODUCT_RGB)]
+            shown = _small(track.mask(index, obj.id), size)
+            out[shown] = (out[shown] * (1 - TINT) + np.array(rgb) * TINT).astype(np.uint8)
+            _outline(out, shown, rgb)
+            if truths is not None:
+                contours, _ = cv2.findContours(_small(truths[k](index), size).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                               cv2.CHAIN_APPROX_SIMPLE)  # fmt: skip
+                cv2.drawContours(out, contours, -1, rgb, 1, cv2.LINE_AA)
+            frame = obj.frames[index] if index < len(obj.frames) else None
+            if frame is not None and frame.visible and frame.box:
+                x, y, w, h = (v * scale for v in frame.box)
+                cv2.rectangle(out, (int(x), int(y)), (int(x + w), int(y + h)), rgb, 1, cv2.LINE_AA)
+            seen = frame is not None and frame.visible
+            parts.append((f"{obj.id} {frame.score:.2f}" if seen else f"{obj.id} hidden", rgb))
+        card = Image.new("RGB", (tile_w, tile_h + CAPTION), (24, 24, 28))
+        card.paste(Image.fromarray(out), (0, CAPTION))
+        _caption(ImageDraw.Draw(card), (6, 3), parts, font)
+        cards.append(card)
+    legend = [(f"{o.id}: {o.name}", PRODUCT_RGB[k % len(PRODUCT_RGB)]) for k, o in enumerate(track.objects)]
+    if truths is not None:
+        legend.append(("thin outline: ground truth", (200, 200, 200)))
+    return _sheet(cards, tile_w, tile_h, width >= height, title, legend, notes)
+
+
+def scenario_sheet(
+    family: str, seed: int, mode: str, *, size: tuple[int, int] = (640, 360), backend: str = "auto",
+    frames: Sequence[int] | None = None, count: int = 12,
+) -> tuple[Image.Image, dict[str, Any]]:  # fmt: skip
+    """Track a multi-product scenario of the evaluation (``mode`` "joint" or "independent") and draw
+    its sheet with the truth; also returns its scores (``suite.score_products``)."""
+    import tempfile
+
+    from highlighter.eval.multi import build_multi, write_multi
+    from highlighter.eval.suite import score_products, track_products
+
+    scenario = build_multi(family, seed, width=size[0], height=size[1])
+    with tempfile.TemporaryDirectory(prefix="highlighter-sheet-") as tmp:
+        path = Path(tmp) / f"{family}-{seed}.mp4"
+        truth = write_multi(path, scenario)
+        started = time.monotonic()
+        track = track_products(path, scenario, mode, backend=backend)
+        seconds = time.monotonic() - started
+        scores = score_products(track, truth)
+        per = ", ".join(f"{p['id']} J&F {p['jf']:.3f}" for p in scores["products"])
+        title = f"{family} seed {seed}  ·  {mode} ({track.meta.get('backend', backend)})  ·  {per}"
+        notes = [f"frames on another product's truth: {scores['on_other_frames']}  ·  swaps {scores['swaps']}  ·  "
+                 f"pixels in two masks {scores['double_pixels']}  ·  {scenario.frame_count / seconds:.1f} fps"]  # fmt: skip
+        for p in scores["products"]:
+            if p["on_other_at"]:
+                notes.append(f"{p['id']} mostly on another product at frames " +
+                             ", ".join(f"{a}-{b} ({o})" for a, b, o in p["on_other_at"]))  # fmt: skip
+        truths = [(lambda i, k=k: truth.product_mask(i, k)) for k in range(len(scenario.products))]
+        image = build_products_sheet(path, track, title=title, truths=truths, frames=frames, count=count, notes=notes)
+    return image, scores
 
 
 def track_and_sheet(
@@ -208,22 +309,44 @@ def clip_name(video_path: str | Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m highlighter.eval.track_sheet", description=__doc__.splitlines()[0])
-    parser.add_argument("video")
+    parser.add_argument("video", nargs="?", help="the video (or --family and --seed for an evaluation scenario)")
+    parser.add_argument("--family", help="a multi-product family of the evaluation (highlighter.eval.multi)")
+    parser.add_argument("--seed", type=int, default=0, help="the scenario's seed (with --family)")
+    parser.add_argument("--mode", default="joint", help="joint or independent (with --family)")
+    parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the scenario (with --family)")
     parser.add_argument("--prompt", help="the product, e.g. 'the red handbag'")
     parser.add_argument("--point", action="append", default=[], metavar="X,Y@FRAME", help="a click on the product")
     parser.add_argument("--box", action="append", default=[], metavar="X1,Y1,X2,Y2@FRAME", help="a box around it")
     parser.add_argument("--tracker", "--backend", dest="tracker", default="auto", help="track_video backend")
     parser.add_argument("--masks", help="a folder of ground-truth masks (00000.png..., 255 = object) to outline too")
-    parser.add_argument("--frames", type=int, default=12, help="how many frames on the sheet (default 12)")
+    parser.add_argument("--frames", default="12",
+                        help="how many frames on the sheet (default 12), or which: comma separated indices")
     parser.add_argument("--title", help="the clip's name on the sheet (default: from the file name)")
     parser.add_argument("--out", required=True, help="the PNG to write")
     args = parser.parse_args(argv)
+    chosen = [int(v) for v in args.frames.split(",") if v.strip()] if "," in args.frames else None
+    count = 12 if chosen else int(args.frames)
+    if args.family:
+        try:
+            width, height = (int(v) for v in args.size.lower().split("x"))
+            image, scores = scenario_sheet(args.family, args.seed, args.mode, size=(width, height),
+                                           backend=args.tracker, frames=chosen, count=count)  # fmt: skip
+        except (HighlighterError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        image.save(args.out, optimize=True)
+        print(json.dumps({"out": args.out, **{k: v for k, v in scores.items() if k != "products"},
+                          "products": {p["id"]: p["jf"] for p in scores["products"]}}))  # fmt: skip
+        return 0
+    if not args.video:
+        parser.error("give a video, or --family and --seed")
     try:
         prompt = Prompt(text=args.prompt or "", points=tuple(parse_point(p) for p in args.point),
                         boxes=tuple(parse_box(b) for b in args.box))  # fmt: skip
         truth = (lambda i: read_truth_mask(args.masks, i)) if args.masks else None
         image, summary = track_and_sheet(args.video, prompt, name=args.title or clip_name(args.video),
-                                         tracker=args.tracker, truth=truth, count=args.frames)  # fmt: skip
+                                         tracker=args.tracker, truth=truth, count=count)  # fmt: skip
     except HighlighterError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

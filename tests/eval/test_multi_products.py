@@ -298,3 +298,26 @@ def test_the_cli_refuses_an_unknown_family_or_mode(capsys):
     assert "unknown families" in capsys.readouterr().err
     assert eval_main(["--families", "multi", "--modes", "together"]) == 2
     assert "--modes" in capsys.readouterr().err
+
+
+# --- the contact sheet -----------------------------------------------------------------------------
+
+
+def test_the_products_sheet_tints_each_product_in_its_own_colour(tmp_path):
+    from highlighter.eval import track_sheet as sheet
+    from highlighter.eval.multi import write_multi
+
+    scenario = build_multi("cross2", 0, width=160, height=90)
+    truth = write_multi(tmp_path / "clip.mp4", scenario)
+    track = _truth_track(truth, scenario)
+    image = sheet.build_products_sheet(tmp_path / "clip.mp4", track, title="t", frames=[0, 60], notes=["n"])
+    tile_h = round(90 * sheet.TILE_WIDTH / 160)
+    header = 36 + 22 * 2
+    picture = np.asarray(image)[header + sheet.CAPTION : header + sheet.CAPTION + tile_h, sheet.GAP : sheet.GAP + sheet.TILE_WIDTH]
+    scale = sheet.TILE_WIDTH / 160
+    for k in range(2):
+        ys, xs = np.nonzero(truth.product_mask(0, k))
+        y, x = int(ys.mean() * scale), int(xs.mean() * scale)
+        painted = np.array(scenario.render(0)[int(ys.mean()), int(xs.mean())], float)
+        expected = painted * (1 - sheet.TINT) + np.array(sheet.PRODUCT_RGB[k]) * sheet.TINT
+        assert np.abs(picture[y, x].astype(float) - expected).max() < 40, k
