@@ -3,6 +3,8 @@
     python -m highlighter track VIDEO --prompt "the red handbag" --out track.json
     python -m highlighter track VIDEO --point 320,180@0 --out track.json
     python -m highlighter render VIDEO --track track.json --style spotlight --aspect 9:16 --out out.mp4
+    python -m highlighter render VIDEO --track two.json --style spotlight,outline,label --focus auto \
+        --look shoes=spotlight,glow --colour bag=#ff0066 --out out.mp4
     python -m highlighter eval --families samecolour,occlusion --seeds 5
     python -m highlighter models check
 """
@@ -79,6 +81,63 @@ def _look_options(pairs: list[str]) -> dict[str, dict]:
     return options
 
 
+def _pairs(values: list[str], flag: str, example: str, *, last: bool = True) -> list[tuple[str, str]]:
+    """``["bag=outline,label"]`` -> ``[("bag", "outline,label")]``, split at the last ``=`` (or the first)."""
+    out = []
+    for value in values:
+        key, sep, rest = value.rpartition("=") if last else value.partition("=")
+        if not (sep and key.strip()):
+            raise SystemExit(f"{flag} takes PRODUCT=VALUE (e.g. {example}), got {value!r}")
+        out.append((key.strip(), rest.strip()))
+    return out
+
+
+def _products(args: argparse.Namespace) -> dict:
+    """The per-product looks of ``render``'s --look, --colour, --label and --set PRODUCT:LOOK.SETTING=VALUE."""
+    from highlighter.render import ProductLook
+
+    products: dict[str, ProductLook] = {}
+
+    def product(key: str) -> ProductLook:
+        return products.setdefault(key, ProductLook())
+
+    for key, looks in _pairs(args.look, "--look", "bag=outline,label"):
+        names = [s.strip() for s in looks.split(",") if s.strip()]
+        product(key).styles = () if names in ([], ["none"]) else tuple(names)
+    for key, colour in _pairs(args.colour, "--colour", "bag=#ff0066"):
+        product(key).colour = colour
+    for key, text in _pairs(args.label, "--label", "'bag=The red bag'", last=False):
+        product(key).label = text
+    for pair in args.set:
+        setting = pair.partition("=")[0]
+        if ":" in setting:
+            key, _, rest = pair.partition("=")[0].rpartition(":")
+            options = _look_options([rest + "=" + pair.partition("=")[2]])
+            merged = dict(product(key.strip()).look_options or {})
+            for look, values in options.items():
+                merged[look] = {**merged.get(look, {}), **values}
+            product(key.strip()).look_options = merged
+    return products
+
+
+def _focus(values: list[str]) -> object:
+    """``render --focus``: None (auto), ``"auto"``, ``"all"``, a product, or ``[(start, end, product)]``."""
+    import re
+
+    if not values:
+        return None
+    ranges = []
+    for value in values:
+        span, sep, key = value.partition("=")
+        match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*-\s*(\d+(?:\.\d*)?)\s*", span) if sep else None
+        if match is None:
+            if len(values) > 1:
+                raise SystemExit(f"--focus twice takes time ranges START-END=PRODUCT (e.g. 0-4.5=bag), got {value!r}")
+            return value.strip()
+        ranges.append((float(match[1]), float(match[2]), key.strip()))
+    return ranges
+
+
 def _render(args: argparse.Namespace) -> int:
     from highlighter.render import RenderSpec, render_outputs
     from highlighter.trackfile import Track
@@ -97,10 +156,12 @@ def _render(args: argparse.Namespace) -> int:
         out_size=size,
         motion=args.motion,
         safe_zone=args.safe_zone,
-        look_options=_look_options(args.set),
+        look_options=_look_options([pair for pair in args.set if ":" not in pair.partition("=")[0]]),
         overlay_path=args.overlay,
         masks_dir=args.masks,
         crop_path_out=args.crop_path,
+        products=_products(args) or None,
+        focus=_focus(args.focus),
     )
     try:
         (info,) = render_outputs(args.video, track, [spec], progress=progress)
@@ -109,7 +170,10 @@ def _render(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     progress.done()
-    print(json.dumps({"out": args.out, **info.to_dict(), "seconds": round(time.monotonic() - started, 2)}))
+    summary = {"out": args.out, **info.to_dict(), "seconds": round(time.monotonic() - started, 2)}
+    if len(track.objects) > 1:
+        summary["products"] = [{"id": o.id, "name": o.name} for o in track.objects]
+    print(json.dumps(summary))
     return 0
 
 
@@ -131,15 +195,36 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--track", required=True)
     render.add_argument("--style", default="spotlight",
                         help="looks, comma separated: spotlight, glow, outline, tint, blur, box, label, zoom")
-    render.add_argument("--set", action="append", default=[], metavar="LOOK.SETTING=VALUE",
-                        help="a look's setting, e.g. outline.colour=#ff0066 or label.text='New!'")
+    render.add_argument("--set", action="append", default=[], metavar="[PRODUCT:]LOOK.SETTING=VALUE",
+                        help="a look's setting, e.g. outline.colour=#ff0066 or label.text='New!'; "
+                             "PRODUCT: sets it for that product only, e.g. bag:outline.width=0.01")
     render.add_argument("--aspect", default="9:16", help="9:16, 1:1, 4:5, 16:9, any W:H, or 'source' to keep the framing")
     render.add_argument("--size", help="output WIDTHxHEIGHT (default: the aspect's preset, 1080 px short side)")
     render.add_argument("--motion", default="default", choices=("slow", "default", "fast"), help="camera motion")
     render.add_argument("--safe-zone", default="default", help="none, default, tiktok, reels or shorts")
     render.add_argument("--overlay", help="also write the looks alone with alpha: OUT.webm (VP9) or OUT.mov (ProRes 4444)")
-    render.add_argument("--masks", help="also write the product's mask as PNGs into this folder")
-    render.add_argument("--crop-path", help="also write the camera's crop path as JSON, for editors")
+    render.add_argument("--masks", help="also write the product's mask as PNGs into this folder "
+                                        "(several products: a folder each in it, named by id and name)")
+    render.add_argument("--crop-path", help="also write the camera's crop path as JSON, for editors (several "
+                                            "products: with the focus per frame and each product's own path)")
+    products = render.add_argument_group(
+        "several products",
+        "For a track of several products. PRODUCT is a product's id or its name (as in the track file). "
+        "By default every product gets the --style looks, each in its own colour from the palette "
+        "(highlighter.render.PRODUCT_COLOURS), with its name as the label; a spotlight or blur lights "
+        "every product that has it at once.")  # fmt: skip
+    products.add_argument("--look", action="append", default=[], metavar="PRODUCT=LOOKS",
+                          help="that product's looks instead of --style, comma separated, e.g. "
+                               "--look bag=outline,label --look shoes=glow ('none' for no look)")
+    products.add_argument("--colour", action="append", default=[], metavar="PRODUCT=#RRGGBB",
+                          help="that product's colour for all its coloured looks, e.g. bag=#ff0066")
+    products.add_argument("--label", action="append", default=[], metavar="PRODUCT=TEXT",
+                          help="that product's callout text (default: its name), e.g. 'bag=New bag'")
+    products.add_argument("--focus", action="append", default=[], metavar="auto|all|PRODUCT|START-END=PRODUCT",
+                          help="whom the reframe camera follows: 'auto' (default: the product most in view, "
+                               "switching at most every 1.5 s, or all of them while they fit together), 'all', "
+                               "one product, or time ranges in seconds, repeated: --focus 0-4=bag "
+                               "--focus 4-9.5=shoes ('auto' outside them)")
     render.add_argument("--out", required=True)
     render.set_defaults(func=_render)
 

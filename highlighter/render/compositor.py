@@ -27,12 +27,12 @@ import numpy as np
 
 from highlighter.errors import MediaError
 from highlighter.media import VideoInfo, VideoWriter, iter_frames, probe
-from highlighter.render.effects import Look, make_looks
 from highlighter.render.layers import OverlayCanvas, blend
-from highlighter.render.matte import Matte, MatteStream
-from highlighter.render.outputs import MaskSequenceWriter, OverlayWriter
+from highlighter.render.matte import Matte, MatteStream, union_matte
+from highlighter.render.outputs import MaskSequenceWriter, OverlayWriter, product_file_name
 from highlighter.render.presets import ASPECTS, SafeZone, safe_zone as safe_zone_preset
-from highlighter.render.reframe import CameraPath, ShotPlan, plan_camera, shot_ranges, window_size
+from highlighter.render.products import ProductLook, plan_looks
+from highlighter.render.reframe import CameraPath, Focus, ShotPlan, plan_camera, product_cameras, shot_ranges, window_size
 from highlighter.trackfile import Track
 
 PROGRESS_EVERY = 10  # frames: a callback per frame costs a database write in the worker
@@ -69,6 +69,14 @@ class RenderSpec:
     ``safe_zone`` name presets (``presets.MOTIONS``, ``presets.SAFE_ZONES``) or are custom values.
     ``overlay_path`` (.webm or .mov), ``masks_dir`` and ``crop_path_out`` (JSON) are the editors'
     outputs, in the output's pixels (the crop path in source pixels).
+
+    A track of several products: ``products`` maps a product's id or name to its ``ProductLook``
+    (its looks, settings, colour, label; ``products.py``): the others get ``styles`` in their palette
+    colour (``presets.PRODUCT_COLOURS``) with their name as the label. ``focus`` is whom the reframe
+    camera follows (``reframe.py``): ``"auto"`` (None), ``"all"``, a product's id or name, or
+    ``[(start_s, end_s, product), ...]``. ``masks_dir`` then holds a folder of PNGs per product
+    (``outputs.product_file_name``), and the crop path records the focus per frame and each
+    product's own path. The overlay holds every product's looks, as the MP4 does.
     """
 
     out_path: str | Path
@@ -81,6 +89,8 @@ class RenderSpec:
     overlay_path: str | Path | None = None
     masks_dir: str | Path | None = None
     crop_path_out: str | Path | None = None
+    products: Mapping[str, ProductLook] | None = None
+    focus: Focus = None
 
 
 def _even(value: int) -> int:
@@ -259,16 +269,33 @@ def _prefetch(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
         thread.join()
 
 
+def _off_picture(matte: Matte) -> bool:
+    """Whether a (mapped) product lies wholly outside the picture: nothing of it shows."""
+    if matte.alpha is not None or matte.box is None:
+        return False
+    height, width = matte.shape
+    x, y, w, h = matte.box
+    return x + w <= 0 or y + h <= 0 or x >= width or y >= height
+
+
 class _Output:
     """The state of one ``RenderSpec`` during a render: its camera, looks and writers."""
 
     def __init__(self, spec: RenderSpec, info: VideoInfo, track: Track) -> None:
         self.spec = spec
-        options = {k: dict(v) for k, v in (spec.look_options or {}).items()}
-        if "label" in [s.strip().lower() for s in spec.styles] and not options.get("label", {}).get("text"):
-            text = str(track.prompt.get("text") or "").strip()
-            options.setdefault("label", {})["text"] = text[:1].upper() + text[1:]
-        self.looks: list[Look] = make_looks(spec.styles, options)
+        self.track = track
+        self.steps = plan_looks(track, spec.styles, spec.look_options, spec.products)
+        self.looks = [step.look for step in self.steps]
+        self.several = len(track.objects) > 1
+        # Several products: one mask folder each. One product: the folder itself, as it always was.
+        self.mask_dirs: list[tuple[int, Path]] = []
+        if spec.masks_dir:
+            if len(track.objects) == 1:
+                self.mask_dirs = [(0, Path(spec.masks_dir))]
+            else:
+                self.mask_dirs = [(k, Path(spec.masks_dir) / product_file_name(o.id, o.name)) for k, o in enumerate(track.objects)]
+        # The products whose mattes this output needs.
+        self.needed = {k for step in self.steps for k in step.members} | {k for k, _ in self.mask_dirs}
         n = max(1, len(track.frames))
         if spec.aspect is None:
             w, h = _even(info.width), _even(info.height)
@@ -283,7 +310,8 @@ class _Output:
             if abs(self.size[0] / self.size[1] - cw / ch) > 0.02 * cw / ch:
                 raise ValueError(f"out_size {self.size} does not have the aspect {spec.aspect}")
             if track.frames:
-                self.camera = plan_camera(track, aspect=ratio, motion=spec.motion, safe_zone=spec.safe_zone)
+                self.camera = plan_camera(track, aspect=ratio, motion=spec.motion, safe_zone=spec.safe_zone,
+                                          focus=spec.focus)  # fmt: skip
             else:
                 windows = np.tile(np.array([(info.width - cw) // 2, (info.height - ch) // 2, cw, ch]), (n, 1))
                 self.camera = CameraPath(info.width, info.height, info.fps, ratio, spec.motion,
@@ -324,37 +352,47 @@ class _Output:
         if self.spec.overlay_path:
             self.overlay = _Background(OverlayWriter(self.spec.overlay_path, width, height, fps))
             self.sinks.append(self.overlay)
-        if self.spec.masks_dir:
-            self.masks = _Background(MaskSequenceWriter(self.spec.masks_dir, width, height))
-            self.sinks.append(self.masks)
+        self.masks = []
+        for k, directory in self.mask_dirs:
+            self.masks.append((k, _Background(MaskSequenceWriter(directory, width, height))))
+            self.sinks.append(self.masks[-1][1])
 
-    def add(self, frame: np.ndarray, index: int, width: int, height: int, matte: Matte) -> None:
+    def add(self, frame: np.ndarray, index: int, width: int, height: int, mattes: Sequence[Matte | None]) -> None:
+        """Draw frame ``index``; ``mattes`` has one matte per product of the track (None where this
+        output does not need it)."""
         x, y, w, h = self.camera.windows[min(index, len(self.camera.windows) - 1)].tolist()
         window = (x, y, int(w), int(h))
         picture = window_picture(frame, width, height, window, self.work_size)  # type: ignore[arg-type]
-        local = matte.mapped(window, self.work_size)  # type: ignore[arg-type]
+        local = {k: mattes[k].mapped(window, self.work_size) for k in self.needed}  # type: ignore[union-attr,arg-type]
         if index in self.cuts:
             for look in self.looks:
                 look.reset()
         if self.canvas is not None:
             self.canvas.clear()
-        for look in self.looks:
-            layer = look.layer(picture, local)
-            picture = blend(picture, layer, local.presence, inplace=True)  # our own array
+        for step in self.steps:
+            matte = union_matte([local[k] for k in step.members])
+            if self.several and not step.whole_frame and _off_picture(matte):
+                continue  # another product is in focus: no label or inset pinned to the edge for this one
+            layer = step.look.layer(picture, matte)
+            picture = blend(picture, layer, matte.presence, inplace=True)  # our own array
             if self.canvas is not None:
-                self.canvas.paint(layer, local.presence)
+                self.canvas.paint(layer, matte.presence)
         # At the window's size when the encoder scales up (see ``open``).
         self.video.write(cv2.cvtColor(picture, cv2.COLOR_RGB2YUV_I420) if self.yuv else picture)
         if self.canvas is not None:
             self.overlay.write(self.canvas.rgba())
-        if self.spec.masks_dir:
-            self.masks.write(local.full())
+        for k, sink in self.masks:
+            sink.write(local[k].full())
 
     def close(self) -> None:
         for sink in self.sinks:
             sink.close()
         if self.spec.crop_path_out:
-            self.camera.save(self.spec.crop_path_out, output_size=self.size)
+            per_product = None
+            if self.spec.aspect is not None and self.camera.focus is not None:
+                per_product = product_cameras(self.track, aspect=self.camera.aspect, motion=self.spec.motion,
+                                              safe_zone=self.spec.safe_zone)  # fmt: skip
+            self.camera.save(self.spec.crop_path_out, output_size=self.size, per_product=per_product)
 
     def abort(self) -> None:
         for sink in self.sinks:
@@ -381,7 +419,12 @@ def render_outputs(
             f"{info.width}x{info.height}. Track the product in this video again, then render."
         )
     outputs = [_Output(spec, info, track) for spec in specs]  # bad settings fail before any encoding
-    mattes = MatteStream(track)
+    needed = sorted(set().union(*(out.needed for out in outputs)))
+    # One stream per product some output draws (a product without looks or masks costs nothing).
+    if len(track.objects) == 1:
+        streams = {0: MatteStream(track)} if needed else {}
+    else:
+        streams = {k: MatteStream(track.single(track.objects[k].id)) for k in needed}
     # I420 halves the pipe and skips ffmpeg's colour conversion; odd sizes have no exact I420 layout.
     pix_fmt = "yuv420p" if info.width % 2 == 0 and info.height % 2 == 0 else "rgb24"
     total = max(1, info.frame_count)
@@ -396,9 +439,9 @@ def render_outputs(
             opened.append(out)
         count = 0
         for index, frame in enumerate(_prefetch(iter_frames(video_path, pix_fmt=pix_fmt))):
-            matte = mattes.matte(index)
+            mattes = [streams[k].matte(index) if k in streams else None for k in range(len(track.objects))]
             for out in outputs:
-                out.add(frame, index, info.width, info.height, matte)
+                out.add(frame, index, info.width, info.height, mattes)
             count += 1
             if progress and index % PROGRESS_EVERY == 0:
                 progress(min(index / total, 0.99))
@@ -432,17 +475,20 @@ def render_video(
     overlay_path: str | Path | None = None,
     masks_dir: str | Path | None = None,
     crop_path_out: str | Path | None = None,
+    products: Mapping[str, ProductLook] | None = None,
+    focus: Focus = None,
 ) -> VideoInfo:
     """Render ``video_path`` with the looks ``styles`` drawn from ``track``, optionally reframed.
 
     ``aspect`` ``"9:16"`` (or ``"1:1"``, ``"4:5"``, ``"16:9"``, any ``"W:H"``) frames a window that
     follows the product and scales it to ``out_size`` (``(width, height)`` pixels; default: the
     preset's size, 1080 px on the short side). ``None`` keeps the whole frame at the source size, or at
-    ``out_size``. The rest is ``RenderSpec``'s. Returns the output's ``probe`` (frames counted).
+    ``out_size``. The rest (``products`` and ``focus`` for a track of several products) is
+    ``RenderSpec``'s. Returns the output's ``probe`` (frames counted).
     """
     spec = RenderSpec(
         out_path=out_path, styles=tuple(styles), aspect=aspect, out_size=out_size, motion=motion,
         safe_zone=safe_zone, look_options=look_options, overlay_path=overlay_path, masks_dir=masks_dir,
-        crop_path_out=crop_path_out,
+        crop_path_out=crop_path_out, products=products, focus=focus,
     )  # fmt: skip
     return render_outputs(video_path, track, [spec], progress=progress)[0]

@@ -295,3 +295,40 @@ class MatteStream:
     def __iter__(self) -> Iterator[Matte]:
         for index in range(len(self)):
             yield self.matte(index)
+
+
+def union_matte(mattes: list[Matte]) -> Matte:
+    """Several products' mattes of one frame as one: what a whole-frame look (a spotlight, a blurred
+    background) needs to leave every product out of one layer (one dimming with several holes).
+
+    ``presence`` is the largest of theirs, and each product's alpha is scaled by its own presence
+    relative to that, so a product fading out closes its hole while the others stay lit. ``box`` is
+    the union of the boxes. One matte is returned as it is.
+    """
+    if len(mattes) == 1:
+        return mattes[0]
+    shape = mattes[0].shape
+    presence = max((m.presence for m in mattes), default=0.0)
+    boxes = [m.box for m in mattes if m.box is not None and m.presence > 0]
+    box = None
+    if boxes:
+        x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+        box = (x0, y0, x1 - x0, y1 - y0)
+    out = Matte(shape=shape, box=box, presence=presence)
+    seen = [m for m in mattes if m.alpha is not None and m.alpha.size and m.presence > 0]
+    if not seen or presence <= 0:
+        return out
+    x0 = min(m.origin[0] for m in seen)
+    y0 = min(m.origin[1] for m in seen)
+    x1 = max(m.origin[0] + m.alpha.shape[1] for m in seen)
+    y1 = max(m.origin[1] + m.alpha.shape[0] for m in seen)
+    alpha = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    for m in seen:
+        x, y = m.origin
+        h, w = m.alpha.shape
+        part = m.alpha if m.presence >= presence else cv2.convertScaleAbs(m.alpha, alpha=m.presence / presence)
+        region = alpha[y - y0 : y - y0 + h, x - x0 : x - x0 + w]
+        np.maximum(region, part, out=region)
+    out.alpha, out.origin = alpha, (x0, y0)
+    return out

@@ -7,11 +7,14 @@ MP4), and appear only when complete: on an error the partial output is removed.
   is VP9 with an alpha channel (small, plays in browsers, imports in Premiere with a plug-in and in
   DaVinci Resolve); ``.mov`` is ProRes 4444 with alpha (large, opens in every editor).
 - ``MaskSequenceWriter``: one 8-bit greyscale PNG per frame, ``mask_000000.png`` for frame 0,
-  255 on the product with the same soft, temporally smoothed edge the looks use.
+  255 on the product with the same soft, temporally smoothed edge the looks use. With several
+  products, one sequence per product, in a folder named by ``product_file_name``.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from pathlib import Path
 
 from highlighter.errors import MediaError
@@ -61,3 +64,12 @@ class MaskSequenceWriter(_EditorSink):
         output = ["-c:v", "png", "-pix_fmt", "gray", "-compression_level", "1", "-start_number", "0",
                   "-f", "image2", str(directory / "mask_%06d.png")]  # fmt: skip
         super().__init__(source, output, (height, width), directory)
+
+
+def product_file_name(object_id: str, name: str) -> str:
+    """A product's part of a file or folder name: its id, then its name as ASCII words joined by
+    dashes when that says more (``"bag"``, ``"the red bag"`` -> ``"bag-the-red-bag"``; ``"1"``,
+    ``"Äpfel"`` -> ``"1-apfel"``). Unique, since ids are, and safe everywhere ids are."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = "-".join(re.findall(r"[a-z0-9]+", ascii_name.lower()))[:40].strip("-")
+    return object_id if not slug or slug == object_id.lower() else f"{object_id}-{slug}"

@@ -58,6 +58,23 @@ LOOK_CHOICES: dict[str, dict] = {
     },
 }
 
+# --- several products ------------------------------------------------------------------------------
+
+# Each product of a video gets a colour, in the marketer's order (the first product the first
+# colour, the seventh the first again): its outline, glow, tint, box, label pill and zoom border in
+# a render, and its overlay and timeline row in the review page (the web app shows the same colours).
+# Saturated and bright, so they read over video, and far apart in hue: raspberry, sky blue,
+# sunflower, mint, violet, orange. The first three (most videos have two or three products) stay
+# apart with the commonest colour-vision deficiencies too (red-blue-yellow, and in lightness).
+# A one-product render keeps each look's own default colour.
+PRODUCT_COLOURS: tuple[str, ...] = ("#ff3b6b", "#2ec4ff", "#ffd23f", "#38e08c", "#b388ff", "#ff8a3d")
+
+
+def product_colour(index: int) -> str:
+    """The palette colour of the product at ``index`` (0-based, the marketer's order)."""
+    return PRODUCT_COLOURS[index % len(PRODUCT_COLOURS)]
+
+
 FADE_SECONDS = 0.3  # fade in and out where the product appears, hides or leaves
 BRIDGE_SECONDS = 0.5  # shorter gaps in the track (a blink of an occlusion) keep the look on
 

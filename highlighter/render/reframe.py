@@ -27,27 +27,62 @@ Whittaker smoother) remain for callers that want a least-squares path.
 
 Containment wins over the speed limit: a product that outruns the limit drags the window with it
 rather than leaving the shot.
+
+**Several products** (``focus``): the camera follows one *target* per frame, and the steps above run
+on the target's box. ``focus_targets`` chooses it:
+
+- ``"auto"`` (the default): per shot, the product most in view (mask area, weighed by the tracker's
+  score, averaged over ``FOCUS_WINDOW``), or all of them (their union box) while they fit the
+  window's safe zone together. Another product takes the focus only when the current one has had
+  it for ``FOCUS_DWELL`` and the other is ``FOCUS_MARGIN`` times more in view, so the camera does
+  not flip back and forth; "all" is left as soon as the products stop fitting together.
+- a product's id or name: that product throughout; ``"all"``: every product (the window widens and
+  pads where they do not fit, as for a product too big for it).
+- ``[(start_s, end_s, product), ...]``: the marketer's choice per time range; "auto" elsewhere.
+
+Where the product in focus is hidden, the camera does what it does for a hidden product (it waits).
+A switch inside a shot is a move, not a jump: the target is left open from the switch for as long
+as the camera needs to get there under the motion's speed limit, so the camera waits, then glides
+to the new target, arriving as it does (the same glide as for a product that comes back). At a shot
+cut the camera cuts. ``CameraPath.focus`` records the ids framed on each frame.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
+from pycocotools import mask as coco_mask
 
+from highlighter.errors import HighlighterError
 from highlighter.render.presets import MOTIONS, MotionPreset, SafeZone
 from highlighter.render.presets import motion as motion_preset
 from highlighter.render.presets import safe_zone as safe_zone_preset
-from highlighter.trackfile import Track
+from highlighter.trackfile import Track, TrackObject
 
 Rect = tuple[int, int, int, int]
 SNAP_TO_CENTRE = 0.08  # of the frame: AutoFlip's "snap to centre" distance for still shots
 SWEEP_RESIDUAL = 0.1  # of the window: how far the product may stray from a constant-speed pan
 LONG_GAP = 0.5  # s: the product away longer than this: the camera waits, then glides to its return
+FOCUS_DWELL = 1.5  # s: auto focus keeps a target at least this long before another may take over
+FOCUS_MARGIN = 1.3  # auto focus: another target must be this many times more in view to take over
+FOCUS_WINDOW = 1.0  # s: auto focus compares how much each product is in view over this long
+AUTO, ALL = "auto", "all"
+# "auto", "all", a product's id or name, or the marketer's [(start_s, end_s, product), ...].
+Focus = Union[str, Sequence[tuple[float, float, str]], None]
+
+
+class UnknownProduct(HighlighterError, ValueError):
+    """A product id or name that is not one of the track's products."""
+
+
+class FocusError(HighlighterError, ValueError):
+    """Focus time ranges that do not make sense."""
 
 
 def window_size(width: int, height: int, aspect: tuple[int, int]) -> tuple[int, int]:
@@ -358,6 +393,161 @@ def _to_pixels(path: np.ndarray, lo: np.ndarray, hi: np.ndarray, room: int) -> n
     return np.clip(origin, 0, room).astype(float)
 
 
+def resolve_product(track: Track, key: str) -> str:
+    """The id of the product ``key`` names: its id, or its name (case and spacing aside)."""
+    if key in track.ids:
+        return key
+    wanted = " ".join(str(key).split()).casefold()
+    for obj in track.objects:
+        if " ".join(obj.name.split()).casefold() == wanted:
+            return obj.id
+    names = ", ".join(o.id if o.name == o.id else f"{o.id} ({o.name})" for o in track.objects)
+    raise UnknownProduct(f"This video has no product '{key}'. Its products: {names}.")
+
+
+def object_boxes(obj: TrackObject, n: int) -> np.ndarray:
+    """``(n, 4)`` boxes of one product, NaN rows where it is hidden."""
+    boxes = np.full((n, 4), np.nan)
+    for i, frame in enumerate(obj.frames[:n]):
+        if frame.visible and frame.box:
+            boxes[i] = frame.box
+    return boxes
+
+
+def in_view(obj: TrackObject, n: int) -> np.ndarray:
+    """Per frame, how much of the product is in view: its mask's area (pixels, the box's when there
+    is no mask) weighed by the tracker's score (x0.5 at score 0 .. x1 at 1); 0 where hidden."""
+    out = np.zeros(n)
+    for i, frame in enumerate(obj.frames[:n]):
+        if not (frame.visible and frame.box):
+            continue
+        if frame.mask is not None:
+            rle = {"size": list(frame.mask["size"]), "counts": frame.mask["counts"].encode("ascii")}
+            area = float(coco_mask.area(rle))
+        else:
+            area = float(frame.box[2] * frame.box[3])
+        out[i] = area * (0.5 + 0.5 * min(max(float(frame.score), 0.0), 1.0))
+    return out
+
+
+def _union(boxes: np.ndarray) -> np.ndarray:
+    """``(K, n, 4)`` boxes -> ``(n, 4)``: per frame the union of the visible ones, NaN where none is."""
+    hidden = np.isnan(boxes[..., 0])
+    x0 = np.where(hidden, np.inf, boxes[..., 0]).min(axis=0)
+    y0 = np.where(hidden, np.inf, boxes[..., 1]).min(axis=0)
+    x1 = np.where(hidden, -np.inf, boxes[..., 0] + boxes[..., 2]).max(axis=0)
+    y1 = np.where(hidden, -np.inf, boxes[..., 1] + boxes[..., 3]).max(axis=0)
+    out = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1)
+    out[hidden.all(axis=0)] = np.nan
+    return out
+
+
+def _moving_mean(values: np.ndarray, width: int) -> np.ndarray:
+    """The centred moving mean of ``values`` (last axis) over ``width`` frames, shorter at the ends."""
+    kernel = np.ones(width)
+    count = np.convolve(np.ones(values.shape[-1]), kernel, mode="same")
+    return np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="same"), -1, values) / count
+
+
+def _auto_focus(views: np.ndarray, fits: np.ndarray, labels: list[str], shots: list[tuple[int, int]], fps: float) -> list[str]:
+    """Per frame, the auto focus (see the module docstring): a product's id, or ``ALL``."""
+    k, n = views.shape
+    width = 2 * max(1, round(FOCUS_WINDOW * fps / 2)) + 1
+    dwell = max(1, round(FOCUS_DWELL * fps))
+    out: list[str] = [labels[0]] * n
+    for start, stop in shots:
+        view = _moving_mean(views[:, start:stop], width)
+        together = _moving_mean(fits[start:stop].astype(float), width) > 1 - 1e-9  # fit all the window long
+        scores = np.vstack([view, np.where(together, view.sum(axis=0), 0.0)])  # the products, then ALL
+        current = int(np.argmax(scores[:, 0]))  # a tie goes to a product before ALL, the first before the next
+        since = 0
+        out[start] = labels[current]
+        for i in range(1, stop - start):
+            if current == k and not together[i]:  # they no longer fit together: the one most in view
+                current, since = int(np.argmax(view[:, i])), i
+            else:
+                best = int(np.argmax(scores[:, i]))
+                if best != current and i - since >= dwell and scores[best, i] > FOCUS_MARGIN * scores[current, i]:
+                    current, since = best, i
+            out[start + i] = labels[current]
+    return out
+
+
+def focus_targets(
+    track: Track,
+    focus: Focus,
+    *,
+    fits: tuple[float, float],
+    shots: list[tuple[int, int]],
+    speed: tuple[float, float],
+) -> tuple[np.ndarray, list[str], str]:
+    """What the camera follows on each frame of a track of several products.
+
+    ``fits`` is the safe zone's ``(w, h)`` in source pixels (products fit together when their union
+    box does), ``speed`` the camera's speed limit ``(x, y)`` in px a frame. Returns the target boxes
+    ``(n, 4)`` (NaN where the target is hidden, or while the camera moves to a new one), the focus
+    per frame (an id, or ``ALL``), and the focus mode (``"auto"``, ``"all"``, an id, ``"ranges"``).
+    """
+    n = len(track.frames)
+    fps = float(track.video.get("fps") or 25.0)
+    ids = track.ids
+    boxes = np.stack([object_boxes(o, n) for o in track.objects])
+    union = _union(boxes)
+
+    def auto() -> list[str]:
+        views = np.stack([in_view(o, n) for o in track.objects])
+        fits_now = ~np.isnan(union[:, 0]) & (union[:, 2] <= fits[0]) & (union[:, 3] <= fits[1])
+        return _auto_focus(views, fits_now, ids, shots, fps)
+
+    if focus is None or (isinstance(focus, str) and focus.strip().lower() == AUTO):
+        labels, mode = auto(), AUTO
+    elif isinstance(focus, str):
+        key = focus.strip()
+        if key.lower() == ALL:
+            labels, mode = [ALL] * n, ALL
+        else:
+            chosen = resolve_product(track, key)
+            labels, mode = [chosen] * n, chosen
+    else:
+        labels, mode = auto(), "ranges"
+        taken = np.zeros(n, bool)
+        for item in focus:
+            try:
+                start_s, end_s, key = item
+                start_s, end_s = float(start_s), float(end_s)
+            except (TypeError, ValueError):
+                raise FocusError(f"A focus range is (start seconds, end seconds, product), got {item!r}.") from None
+            if not 0 <= start_s < end_s:
+                raise FocusError(f"A focus range must start at 0 s or later and end after it starts, got {start_s:g}-{end_s:g} s.")
+            chosen = ALL if str(key).strip().lower() == ALL else resolve_product(track, str(key))
+            first, last = math.ceil(start_s * fps - 1e-6), min(n, math.ceil(end_s * fps - 1e-6))
+            if taken[first:last].any():
+                raise FocusError(f"The focus range {start_s:g}-{end_s:g} s overlaps another one. Give each moment one product.")
+            taken[first:last] = True
+            labels[first:last] = [chosen] * max(0, last - first)
+
+    index = {object_id: k for k, object_id in enumerate(ids)}
+    target = np.array([union[i] if label == ALL else boxes[index[label], i] for i, label in enumerate(labels)])
+    if n == 0:
+        return np.full((0, 4), np.nan), labels, mode
+    # A switch inside a shot: leave the target open while the camera glides to the new one.
+    for start, stop in shots:
+        switches = [i for i in range(start + 1, stop) if labels[i] != labels[i - 1]]
+        for j, f in enumerate(switches):
+            end = switches[j + 1] if j + 1 < len(switches) else stop
+            before = np.flatnonzero(~np.isnan(target[start:f, 0]))
+            after = np.flatnonzero(~np.isnan(target[f:end, 0]))
+            if before.size == 0 or after.size == 0:
+                continue  # nothing to move from or to: the camera holds, as for a hidden product
+            a, b = target[start + before[-1]], target[f + after[0]]
+            dx = abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)) / max(speed[0], 1e-6)
+            dy = abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)) / max(speed[1], 1e-6)
+            # 1.5x: the glide eases in and out, its top speed is 1.5x its mean (see follow_axis).
+            frames = max(round(0.3 * fps), int(math.ceil(1.5 * max(dx, dy))) + 2)
+            target[f : min(end, f + frames)] = np.nan
+    return target, labels, mode
+
+
 @dataclass
 class ShotPlan:
     start: int  # first frame
@@ -378,12 +568,41 @@ class CameraPath:
     safe_zone: SafeZone
     windows: np.ndarray  # (n, 4): x, y (sub-pixel), w, h (whole) in source px
     shots: list[ShotPlan] = field(default_factory=list)
+    # Several products only (None for one): the ids the camera frames on each frame, the focus mode
+    # ("auto", "all", an id, "ranges") and the products as (id, name), in the track's order.
+    focus: list[tuple[str, ...]] | None = None
+    focus_mode: str | None = None
+    products: list[tuple[str, str]] | None = None
 
     def rects(self) -> list[Rect]:
         return [tuple(int(round(v)) for v in row) for row in self.windows]  # type: ignore[misc]
 
-    def to_dict(self, *, output_size: tuple[int, int] | None = None) -> dict[str, Any]:
-        """The crop path for editors: windows in source pixels per frame, and the shots."""
+    def to_dict(
+        self, *, output_size: tuple[int, int] | None = None, per_product: dict[str, CameraPath] | None = None
+    ) -> dict[str, Any]:
+        """The crop path for editors: windows in source pixels per frame, and the shots.
+
+        With several products, each frame also says which products are in ``focus`` (their ids),
+        ``focus`` at the top gives the mode and the products, and ``per_product`` (the camera that
+        would follow each product alone, e.g. from ``product_cameras``) is added as ``products``.
+        One product's document is as it always was.
+        """
+        data = self._document(output_size)
+        if self.focus is not None:
+            for frame, ids in zip(data["frames"], self.focus):
+                frame["focus"] = list(ids)
+            data["focus"] = {"mode": self.focus_mode, "products": [{"id": i, "name": n} for i, n in self.products or []]}
+        if per_product:
+            names = dict(self.products or [])
+            data["products"] = [
+                {"id": object_id, "name": names.get(object_id, object_id),
+                 "frames": [{"index": i, "x": round(x, 2), "y": round(y, 2), "w": int(w), "h": int(h)}
+                            for i, (x, y, w, h) in enumerate(camera.windows.tolist())]}
+                for object_id, camera in per_product.items()
+            ]  # fmt: skip
+        return data
+
+    def _document(self, output_size: tuple[int, int] | None) -> dict[str, Any]:
         zone = self.safe_zone
         return {
             "version": 1,
@@ -400,8 +619,10 @@ class CameraPath:
             ],
         }
 
-    def save(self, path: str | Path, *, output_size: tuple[int, int] | None = None) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(output_size=output_size)))
+    def save(
+        self, path: str | Path, *, output_size: tuple[int, int] | None = None, per_product: dict[str, CameraPath] | None = None
+    ) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(output_size=output_size, per_product=per_product)))
 
 
 _BUSIER = {"steady": 0, "sweep": 1, "track": 2}
@@ -413,21 +634,31 @@ def plan_camera(
     aspect: tuple[int, int] = (9, 16),
     motion: MotionPreset | str = "default",
     safe_zone: SafeZone | str | tuple[float, float, float, float] | None = "none",
+    focus: Focus = None,
 ) -> CameraPath:
-    """The camera for ``track`` reframed to ``aspect``: see the module docstring for the steps."""
+    """The camera for ``track`` reframed to ``aspect``: see the module docstring for the steps.
+
+    ``focus`` chooses the product the camera follows when the track has several (see the module
+    docstring; default ``"auto"``); a one-product track is followed as it always was.
+    """
     m = motion_preset(motion)
     zone = safe_zone_preset(safe_zone)
     width, height = track.width, track.height
     cw, ch = window_size(width, height, aspect)
     n = len(track.frames)
     fps = float(track.video.get("fps") or 25.0)
-    boxes = np.full((n, 4), np.nan)
-    for i, frame in enumerate(track.frames):
-        if frame.visible and frame.box:
-            boxes[i] = frame.box
+    safe_w, safe_h = 1 - zone.left - zone.right, 1 - zone.top - zone.bottom
+    labels: list[str] | None = None
+    if len(track.objects) > 1:
+        speed = (m.max_speed * width / fps, m.max_speed * height / fps)
+        boxes, labels, mode = focus_targets(track, focus, fits=(cw * safe_w, ch * safe_h),
+                                            shots=shot_ranges(track.shots, n), speed=speed)  # fmt: skip
+    else:
+        if isinstance(focus, str) and focus.strip().lower() not in (AUTO, ALL):
+            resolve_product(track, focus.strip())  # a name that is not this track's product: say so
+        boxes = object_boxes(track.objects[0], n)
     windows = np.zeros((n, 4))
     plans: list[ShotPlan] = []
-    safe_w, safe_h = 1 - zone.left - zone.right, 1 - zone.top - zone.bottom
     most = max(width / cw, height / ch) / min(safe_w, safe_h)  # past this the whole frame shows anyway
     for start, stop in shot_ranges(track.shots, n):
         part = boxes[start:stop]
@@ -447,7 +678,27 @@ def plan_camera(
         windows[start:stop] = np.stack([xs, ys, np.full_like(xs, ww), np.full_like(xs, wh)], axis=1)
         plans.append(ShotPlan(start, stop, max(mode_x, mode_y, key=_BUSIER.get), zoom))
     name = next((k for k, v in MOTIONS.items() if v == m), "custom")
-    return CameraPath(width, height, fps, tuple(aspect), name, zone, windows, plans)
+    camera = CameraPath(width, height, fps, tuple(aspect), name, zone, windows, plans)
+    if labels is not None:
+        every = tuple(track.ids)
+        camera.focus = [every if label == ALL else (label,) for label in labels]
+        camera.focus_mode = mode
+        camera.products = [(o.id, o.name) for o in track.objects]
+    return camera
+
+
+def product_cameras(
+    track: Track,
+    *,
+    aspect: tuple[int, int] = (9, 16),
+    motion: MotionPreset | str = "default",
+    safe_zone: SafeZone | str | tuple[float, float, float, float] | None = "none",
+) -> dict[str, CameraPath]:
+    """Per product id, the camera that would follow that product alone (the editors' crop path per
+    product); empty for a one-product track, whose camera already is that."""
+    if len(track.objects) < 2:
+        return {}
+    return {o.id: plan_camera(track.single(o.id), aspect=aspect, motion=motion, safe_zone=safe_zone) for o in track.objects}
 
 
 def crop_path(
@@ -456,6 +707,7 @@ def crop_path(
     aspect: tuple[int, int] = (9, 16),
     motion: MotionPreset | str = "default",
     safe_zone: SafeZone | str | tuple[float, float, float, float] | None = "none",
+    focus: Focus = None,
 ) -> list[Rect]:
     """Per frame of ``track``, the ``(x, y, w, h)`` window in source pixels (see ``plan_camera``)."""
-    return plan_camera(track, aspect=aspect, motion=motion, safe_zone=safe_zone).rects()
+    return plan_camera(track, aspect=aspect, motion=motion, safe_zone=safe_zone, focus=focus).rects()
