@@ -27,9 +27,9 @@ from highlighter.track.export import write_crop_path, write_mask_pngs
 from highlighter.track.preview import find_product, key_frames
 from highlighter.track.prompt import Prompt
 from highlighter.track.revise import hide_range, splice
-from highlighter.trackfile import Track
+from highlighter.trackfile import Track, TrackObject
 from webapp.videos import services, storage
-from webapp.videos.models import Job, JobStatus, RenderJob, TrackJob, Video
+from webapp.videos.models import FIRST_PRODUCT, Job, JobStatus, RenderJob, TrackJob, Video
 from workers.celery_app import app
 
 log = logging.getLogger(__name__)
@@ -179,21 +179,31 @@ def _run_job(task, job: Job, what: str, work: Callable[[], dict]) -> None:
 
 
 def _store_track(job: TrackJob, track: Track, tmp: str, summary: dict) -> dict:
-    """Upload a track version with its exports (PNG masks, 9:16 crop path); the job's done fields."""
+    """Upload a track version with its exports (PNG masks, 9:16 crop path; each product's, named
+    "masks-<id>" and "crop_path-<id>", when there are several); the job's done fields."""
     prefix = f"{job.video.key_prefix}tracks/{job.pk}"
     storage.put_bytes(track.to_json().encode(), f"{prefix}.json", content_type="application/json")
-    masks, crop = Path(tmp) / "masks.zip", Path(tmp) / "crop.json"
-    write_mask_pngs(track, masks)
-    write_crop_path(track, crop, aspect="9:16")
-    storage.upload_file(masks, f"{prefix}-masks.zip", content_type="application/zip")
-    storage.upload_file(crop, f"{prefix}-crop-path.json", content_type="application/json")
+    several = len(track.objects) > 1
+    exports = {}
+    for o in track.objects:
+        single = track.single(o.id) if several else track
+        suffix = f"-{o.id}" if several else ""
+        masks, crop = Path(tmp) / f"masks{suffix}.zip", Path(tmp) / f"crop{suffix}.json"
+        write_mask_pngs(single, masks)
+        write_crop_path(single, crop, aspect="9:16")
+        storage.upload_file(masks, f"{prefix}{suffix}-masks.zip", content_type="application/zip")
+        storage.upload_file(crop, f"{prefix}{suffix}-crop-path.json", content_type="application/json")
+        exports |= {f"masks{suffix}": f"{prefix}{suffix}-masks.zip", f"crop_path{suffix}": f"{prefix}{suffix}-crop-path.json"}
     if _discard_if_deleted(job.video):
         raise Cancelled("The video was deleted.")
+    summary = {"visible_fraction": round(track.visible_fraction(), 4), "frames": len(track.frames), **summary}
+    if several:
+        summary["products"] = {o.id: {"visible_fraction": round(o.visible_fraction(), 4)} for o in track.objects}
     return {
         "track_key": f"{prefix}.json",
-        "exports": {"masks": f"{prefix}-masks.zip", "crop_path": f"{prefix}-crop-path.json"},
+        "exports": exports,
         "backend_used": str(track.meta.get("backend", "")),
-        "summary": {"visible_fraction": round(track.visible_fraction(), 4), "frames": len(track.frames), **summary},
+        "summary": summary,
     }
 
 
@@ -207,11 +217,58 @@ def _version_finished(job: TrackJob) -> None:
         services.track_job_failed(job=job, error=job.error)
 
 
+def _only_first(ids: list[str]) -> bool:
+    """Whether a track of these product ids is a one-product track as they were before several
+    products: it is made, corrected and stored exactly as then."""
+    return ids == [FIRST_PRODUCT]
+
+
+def _track_products(path: Path, entries: list[dict], video: Video, *, backend: str, progress, exclude=None) -> Track:
+    """Track the products ``entries`` (``[{"id", "prompt"}]``) of ``video`` in one run; with
+    ``exclude`` (a track), the pixels of its other products are never given to them."""
+    if _only_first([e["id"] for e in entries]) and exclude is None:
+        return engine_track(path, Prompt.from_dict(entries[0]["prompt"]), backend=backend, progress=progress)
+    from highlighter.track import Product as TrackedProduct  # the engine's several-object API
+
+    names = video.product_names()
+    tracked = [
+        TrackedProduct(id=e["id"], name=names.get(e["id"]) or e["prompt"].get("text") or f"Product {e['id']}",
+                       prompt=Prompt.from_dict(e["prompt"]))
+        for e in entries
+    ]  # fmt: skip
+    if exclude is None:
+        return engine_track(path, tracked, backend=backend, progress=progress)
+    return engine_track(path, tracked, exclude=exclude, backend=backend, progress=progress)
+
+
+def _revise(job: TrackJob, path: Path, entries: list[dict], *, backend: str, progress) -> tuple[Track, dict]:
+    """A correction or an added product: that product alone is tracked again (the others' pixels
+    excluded) and spliced into, or added to, the parent version; the other products are untouched."""
+    previous = Track.from_json(storage.get_bytes(job.parent.track_key))
+    product = job.changed_product
+    entry = next(e for e in entries if e["id"] == product)
+    if job.kind == TrackJob.Kind.ADD:
+        rerun = _track_products(path, [entry], job.video, backend=backend, progress=progress, exclude=previous)
+        added = rerun.object(product)
+        objects = [*previous.objects, TrackObject(product, added.name, added.prompt, added.frames, added.meta)]
+        track = Track(previous.video, shots=previous.shots, meta=previous.meta, objects=objects)
+        return track, {"revised": [0, len(track.frames) - 1]}
+    frame = int(job.correction["frame"])
+    anchors = [a for a in job.anchors(product) if a != frame]
+    if _only_first(previous.ids):
+        rerun = _track_products(path, [entry], job.video, backend=backend, progress=progress)
+        track, revised = splice(previous, rerun, frame=frame, anchors=anchors)
+    else:
+        rerun = _track_products(path, [entry], job.video, backend=backend, progress=progress, exclude=previous)
+        track, revised = splice(previous, rerun, frame=frame, anchors=anchors, object_id=product)
+    return track, {"revised": list(revised)}
+
+
 @app.task(bind=True, max_retries=STORAGE_RETRIES)
 def track_video(self, job_id: str) -> None:
     """Track a video: the first run, or a correction re-run spliced into its parent version."""
     job = TrackJob.objects.select_related("video", "parent").filter(pk=job_id).first()
-    if job is not None and job.kind == TrackJob.Kind.HIDE:  # e.g. re-sent by the stale-job sweeper
+    if job is not None and job.kind in EDITS:  # e.g. re-sent by the stale-job sweeper
         edit_track.run(job_id)
         return
     if job is None or not job.claim(stale_seconds=settings.JOB_STALE_SECONDS):
@@ -223,21 +280,18 @@ def track_video(self, job_id: str) -> None:
             path = Path(tmp) / "video.mp4"
             job.report(stage="downloading", progress=0.0)
             storage.download_file(video.mezzanine_key, path)
+            backend = job.backend if job.backend != "auto" else settings.TRACK_BACKEND
+            progress = ProgressReporter(job, "tracking", end=0.95)
+            entries = job.product_prompts()
             started = time.monotonic()
-            track = engine_track(
-                path,
-                Prompt.from_dict(job.prompt),
-                backend=job.backend if job.backend != "auto" else settings.TRACK_BACKEND,
-                progress=ProgressReporter(job, "tracking", end=0.95),
-            )
+            if job.kind == TrackJob.Kind.INITIAL:
+                # One run follows every product, each frame decoded once.
+                track = _track_products(path, entries, video, backend=backend, progress=progress)
+                summary = {}
+            else:
+                track, summary = _revise(job, path, entries, backend=backend, progress=progress)
             seconds = time.monotonic() - started
-            summary = {"seconds": round(seconds, 2), "fps": round(len(track.frames) / seconds, 2) if seconds else None}
-            if job.kind == TrackJob.Kind.CORRECTION:
-                previous = Track.from_json(storage.get_bytes(job.parent.track_key))
-                frame = int(job.correction["frame"])
-                anchors = [a for a in job.anchors() if a != frame]
-                track, revised = splice(previous, track, frame=frame, anchors=anchors)
-                summary["revised"] = list(revised)
+            summary |= {"seconds": round(seconds, 2), "fps": round(len(track.frames) / seconds, 2) if seconds else None}
             job.report(stage="saving", progress=0.97)
             return _store_track(job, track, tmp, summary)
 
@@ -245,18 +299,33 @@ def track_video(self, job_id: str) -> None:
     _version_finished(job)
 
 
+EDITS = (TrackJob.Kind.HIDE, TrackJob.Kind.REMOVE)  # versions made without re-tracking (``edit_track``)
+
+
 @app.task(bind=True, max_retries=STORAGE_RETRIES)
 def edit_track(self, job_id: str) -> None:
-    """A version made by editing its parent without re-tracking: a stretch marked not in shot."""
+    """A version made by editing its parent without re-tracking: a stretch marked not in shot, or a
+    product removed."""
     job = TrackJob.objects.select_related("video", "parent").filter(pk=job_id).first()
     if job is None or not job.claim(stale_seconds=settings.JOB_STALE_SECONDS):
         return
 
     def work() -> dict:
         previous = Track.from_json(storage.get_bytes(job.parent.track_key))
-        track = hide_range(previous, start=int(job.correction["start"]), end=int(job.correction["end"]))
+        product = job.changed_product
+        if job.kind == TrackJob.Kind.REMOVE:
+            objects = [o for o in previous.objects if o.id != product]
+            track = Track(previous.video, shots=previous.shots, meta=previous.meta, objects=objects)
+            summary = {}
+        else:
+            start, end = int(job.correction["start"]), int(job.correction["end"])
+            if _only_first(previous.ids):
+                track = hide_range(previous, start=start, end=end)
+            else:
+                track = hide_range(previous, start=start, end=end, object_id=product)
+            summary = {"revised": [start, end]}
         with _work_dir() as tmp:
-            return _store_track(job, track, tmp, {"revised": [job.correction["start"], job.correction["end"]]})
+            return _store_track(job, track, tmp, summary)
 
     _run_job(self, job, "editing the track", work)
     _version_finished(job)
@@ -264,33 +333,46 @@ def edit_track(self, job_id: str) -> None:
 
 @app.task(bind=True, max_retries=STORAGE_RETRIES)
 def preview_video(self, video_id: str) -> None:
-    """Before tracking: where the description finds the product on a few key frames, as thumbnails."""
+    """Before tracking: where each product's description finds it on a few key frames, as thumbnails.
+
+    ``video.preview["frames"]`` holds one item per key frame: its thumbnail, ``boxes`` and ``scores``
+    (``{product id: [x, y, w, h] or None}``), and ``box``/``score``, the first product's.
+    """
     video = Video.objects.filter(pk=video_id).first()
     if video is None or video.confirmed_at is not None or video.preview.get("status") == "done":
         return
     track = video.current_track
-    text = track.prompt.get("text", "") if track else ""
+    entries = track.product_prompts() if track else []
+    described = [(e["id"], e["prompt"].get("text", "")) for e in entries if e["prompt"].get("text", "").strip()]
     try:
         with _work_dir() as tmp:
             proxy = Path(tmp) / "proxy.mp4"
             storage.download_file(video.proxy_key, proxy)
-            try:
-                guesses = find_product(proxy, text, backend=settings.PREVIEW_BACKEND)
-                error = ""
-            except HighlighterError as e:
-                guesses = key_frames(proxy)  # no guesses: the marketer clicks the product
-                error = str(e)
+            found, errors = {}, {}
+            for product, text in described:
+                try:
+                    found[product] = find_product(proxy, text, backend=settings.PREVIEW_BACKEND)
+                except HighlighterError as e:
+                    errors[product] = str(e)  # not found: the marketer clicks this product
+            guesses = next(iter(found.values()), None) or key_frames(proxy)
             # The proxy is smaller than the normalised video the track lives in: scale the boxes up.
             scale = video.info["width"] / guesses[0].image.shape[1] if guesses else 1.0
             frames = []
-            for guess in guesses:
+            for n, guess in enumerate(guesses):
                 thumb = Path(tmp) / f"key-{guess.index}.jpg"
                 media.write_jpeg(guess.image, thumb)
                 key = f"{video.key_prefix}preview/{guess.index}.jpg"
                 storage.upload_file(thumb, key, content_type="image/jpeg")
-                box = [round(v * scale, 1) for v in guess.box] if guess.box else None
+                boxes, scores = {}, {}
+                for product, found_guesses in found.items():
+                    g = found_guesses[n]
+                    boxes[product] = [round(v * scale, 1) for v in g.box] if g.box else None
+                    scores[product] = round(g.score, 3)
+                first = entries[0]["id"] if entries else None
                 frames.append({"index": guess.index, "time": round(guess.time, 3), "thumbnail_key": key,
-                               "box": box, "score": round(guess.score, 3)})  # fmt: skip
+                               "box": boxes.get(first), "score": scores.get(first, 0.0),
+                               "boxes": boxes, "scores": scores})  # fmt: skip
+            error = next(iter(errors.values()), "")
             if _discard_if_deleted(video):
                 return
     except storage.StorageError as e:
@@ -303,9 +385,9 @@ def preview_video(self, video_id: str) -> None:
         error = INTERNAL_ERROR.format(what="looking for the product")
         Video.objects.filter(pk=video.pk).update(preview={"status": "failed", "frames": [], "error": error})
         return
-    found = any(f["box"] for f in frames)
+    anything = any(box for f in frames for box in f["boxes"].values())
     Video.objects.filter(pk=video.pk).update(
-        preview={"status": "done" if found else "failed", "frames": frames, "error": error}
+        preview={"status": "done" if anything else "failed", "frames": frames, "error": error, "errors": errors}
     )
 
 
@@ -333,6 +415,9 @@ def render_video(self, job_id: str) -> None:
             job.report(stage="downloading", progress=0.0)
             storage.download_file(video.mezzanine_key, path)
             track = Track.from_json(storage.get_bytes(job.track_job.track_key))
+            names = video.product_names()  # renamed since it was tracked: callout labels say the new name
+            for o in track.objects:
+                o.name = names.get(o.id, o.name)
             info = engine_render(path, track, out, progress=ProgressReporter(job, "rendering"), **_render_options(job))
             key = f"{video.key_prefix}renders/{job.pk}.mp4"
             storage.upload_file(out, key, content_type="video/mp4")

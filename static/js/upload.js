@@ -1,4 +1,4 @@
-// Upload one or several videos with the same description: a byte progress bar with time left and a
+// Upload one or several videos with the same products: a byte progress bar with time left and a
 // cancel button. Each file is its own request (and its own video). The plain form works without this.
 (function () {
   const form = document.getElementById("upload-form");
@@ -37,6 +37,35 @@
   ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
   drop.addEventListener("drop", (e) => { if (e.dataTransfer.files.length) { input.files = e.dataTransfer.files; listFiles(); } });
   input.addEventListener("change", listFiles);
+  // Several products: one box each, "Add another product" adds a box, "Remove" takes one away.
+  const lines = document.getElementById("product-lines");
+  const addProduct = document.getElementById("add-product");
+  function renumber() {
+    const all = lines.querySelectorAll(".product-line");
+    all.forEach((line, i) => {
+      const box = line.querySelector("input");
+      box.id = `description-${i}`;
+      box.setAttribute("aria-label", `Product ${i + 1}`);
+      line.querySelector(".remove-line").hidden = all.length === 1;
+    });
+    addProduct.hidden = all.length >= Number(lines.dataset.max || 6);
+  }
+  addProduct.addEventListener("click", () => {
+    const all = lines.querySelectorAll(".product-line");
+    const line = all[all.length - 1].cloneNode(true);
+    const box = line.querySelector("input");
+    box.value = "";
+    box.placeholder = "another product, e.g. the white sneakers";
+    all[all.length - 1].after(line);
+    renumber();
+    box.focus();
+  });
+  lines.addEventListener("click", (e) => {
+    if (!e.target.classList.contains("remove-line")) return;
+    e.target.closest(".product-line").remove();
+    renumber();
+  });
+  renumber();
   document.getElementById("all-formats").addEventListener("click", () => {
     form.querySelectorAll("input[name=aspect]").forEach((box) => { box.checked = box.value !== "source"; });
   });

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from highlighter.render.presets import ASPECTS, LOOK_CHOICES, MOTIONS
 from webapp.videos.models import RenderJob
+from webapp.videos.products import MAX_PRODUCTS, parse_descriptions
 
 LOOKS = [(name, spec["label"]) for name, spec in LOOK_CHOICES.items()]
 ASPECT_CHOICES = [(name, preset.label) for name, preset in ASPECTS.items()] + [(RenderJob.SOURCE, "Original framing")]
@@ -48,13 +50,46 @@ class OutputForm(forms.Form):
         return self.cleaned_data.get("motion") or "default"
 
 
+def product_looks(value) -> dict[str, list[str]]:
+    """The render API's ``looks``, ``{product id: [look, ...]}``, checked against the engine's looks."""
+    if value in (None, ""):
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+        raise ValidationError("Send each product's looks as {product id: [look, ...]}.")
+    known = dict(LOOKS)
+    for looks in value.values():
+        for look in looks:
+            if look not in known:
+                raise ValidationError(f"There is no look called '{look}'. Choose one of: {', '.join(known.values())}.")
+    return {str(k): list(v) for k, v in value.items()}
+
+
+class DescriptionsInput(forms.TextInput):
+    """One text box per product, all named ``description``: the plain form sends every one."""
+
+    def value_from_datadict(self, data, files, name):
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+
+
+class DescriptionsField(forms.Field):
+    """The products' descriptions, one per box (or one a line): a list of stripped strings."""
+
+    widget = DescriptionsInput
+
+    def to_python(self, value) -> list[str]:
+        values = value if isinstance(value, (list, tuple)) else [value or ""]
+        return parse_descriptions([str(v) for v in values])
+
+
 class UploadForm(OutputForm):
-    file = VideoFileField(label="Video", help_text="MP4, MOV or WebM. Choose several to highlight the same product in each.")
-    description = forms.CharField(
+    file = VideoFileField(label="Video", help_text="MP4, MOV or WebM. Choose several to highlight the same products in each.")
+    description = DescriptionsField(
         label="Product",
-        max_length=300,
-        help_text="Name the product as you would to a colleague, with its colour: 'the red handbag'.",
-        widget=forms.TextInput(attrs={"placeholder": "the red handbag", "autocomplete": "off"}),
+        help_text=(
+            "Name the product as you would to a colleague, with its colour: 'the red handbag'. "
+            f"Several products in the video? Add one a box, up to {MAX_PRODUCTS}."
+        ),
+        widget=DescriptionsInput(attrs={"placeholder": "the red handbag", "autocomplete": "off"}),
     )
     auto_confirm = forms.BooleanField(
         label="Start tracking straight away (skip checking the product on a few frames)", required=False

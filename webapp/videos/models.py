@@ -6,12 +6,19 @@ claimed or done and does nothing. Files live in S3; rows hold their keys.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.text import slugify
+
+# A product's id in the track file (``highlighter.trackfile``): safe in file names and URLs.
+PRODUCT_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
+FIRST_PRODUCT = "1"  # the id a one-product track file has always had
 
 
 class JobStatus(models.TextChoices):
@@ -162,28 +169,68 @@ class Video(models.Model):
     def key_prefix(self) -> str:
         return video_prefix(self.owner_id, self.id)
 
+    def product_names(self) -> dict[str, str]:
+        """``{product id: name}`` of every product ever named in this video (prefetched by the selectors)."""
+        return {p.slug: p.name for p in self.products.all()}
+
+
+def file_name_part(name: str) -> str:
+    """A product's name as part of a file name: ``"The red bag!"`` -> ``the-red-bag``."""
+    return slugify(name, allow_unicode=True)[:40].strip("-") or "product"
+
 
 def video_prefix(owner_id: int, video_id: uuid.UUID) -> str:
     """Every file of a video lives under this S3 prefix, itself under the owner's."""
     return f"users/{owner_id}/videos/{video_id}/"
 
 
+class Product(models.Model):
+    """A product the marketer named in a video: its name (file names, the callout label), colour (its
+    overlay on the review page and its outline in renders) and default looks.
+
+    Which products a track version follows, with their prompts, is the version's own record
+    (``TrackJob.products``); a product removed from the current version keeps its row, so undoing
+    the removal brings it back under the same name and colour.
+    """
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="products")
+    slug = models.CharField(max_length=40, validators=[RegexValidator(rf"^{PRODUCT_ID.pattern}\Z")])  # the track file's object id
+    name = models.CharField(max_length=200)
+    colour = models.CharField(max_length=7, blank=True)  # "#rrggbb"; blank: the palette's for its position
+    looks = models.CharField(max_length=200, blank=True)  # the render form's default looks, comma-separated
+    position = models.PositiveSmallIntegerField(default=0)  # the order the marketer named them in
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        constraints = [models.UniqueConstraint(fields=["video", "slug"], name="one_product_id_per_video")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class TrackJob(Job):
-    """One version of a video's track: the first run, or a correction of its ``parent``."""
+    """One version of a video's track: the first run, or a change of its ``parent``."""
 
     class Kind(models.TextChoices):
         INITIAL = "initial", "First run"
         CORRECTION = "correction", "Click or box"
         HIDE = "hide", "Not in shot"
+        ADD = "add", "Product added"
+        REMOVE = "remove", "Product removed"
 
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="track_jobs")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="children")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INITIAL)
     version = models.PositiveIntegerField(default=1)
     # What this version changed: {"frame", "points": [[x, y, positive]], "boxes": [[x1, y1, x2, y2]]}
-    # for a correction, {"start", "end"} (inclusive frames) for a stretch marked not in shot.
+    # for a correction or an added product, {"start", "end"} (inclusive frames) for a stretch marked
+    # not in shot, nothing for a removed product; with "product": the id of the product it changed.
     correction = models.JSONField(default=dict, blank=True)
-    prompt = models.JSONField()  # highlighter.track.prompt.Prompt.to_dict(), corrections included
+    prompt = models.JSONField()  # the first product's Prompt.to_dict(), corrections included
+    # Every product this version follows, in order: [{"id", "prompt"}]. Empty in rows from before
+    # several products: they follow one, id "1", with ``prompt`` (see ``product_prompts``).
+    products = models.JSONField(default=list, blank=True)
     backend = models.CharField(max_length=32, default="auto")  # asked for
     backend_used = models.CharField(max_length=32, blank=True)  # what actually ran
     track_key = models.CharField(max_length=512, blank=True)
@@ -193,12 +240,33 @@ class TrackJob(Job):
     class Meta:
         ordering = ["-created_at"]
 
-    def anchors(self) -> list[int]:
-        """Frames fixed by this version's corrections and its ancestors': re-runs keep them."""
+    def product_prompts(self) -> list[dict]:
+        """``[{"id", "prompt"}]`` of the products this version follows, the first one first."""
+        return [dict(p) for p in self.products] if self.products else [{"id": FIRST_PRODUCT, "prompt": self.prompt}]
+
+    def set_products(self, products: list[dict]) -> None:
+        """Record ``products`` (``[{"id", "prompt"}]``); ``prompt`` stays the first one's, for readers
+        that know of one product only."""
+        self.products = [{"id": p["id"], "prompt": p["prompt"]} for p in products]
+        self.prompt = self.products[0]["prompt"]
+
+    @property
+    def product_ids(self) -> list[str]:
+        return [p["id"] for p in self.product_prompts()]
+
+    @property
+    def changed_product(self) -> str:
+        """The id of the product this version changed: its correction's, or its only product's."""
+        return str(self.correction.get("product") or self.product_prompts()[0]["id"])
+
+    def anchors(self, product: str | None = None) -> list[int]:
+        """Frames fixed by this version's corrections and its ancestors' (of ``product`` alone, when
+        given): re-runs keep them."""
         frames, job = [], self
         while job is not None:
             if job.kind == TrackJob.Kind.CORRECTION and "frame" in job.correction:
-                frames.append(int(job.correction["frame"]))
+                if product is None or job.changed_product == product:
+                    frames.append(int(job.correction["frame"]))
             job = job.parent
         return frames
 
@@ -213,6 +281,10 @@ class RenderJob(Job):
     style = models.CharField(max_length=200, default="spotlight")  # looks, comma-separated, applied in order
     aspect = models.CharField(max_length=16, default="9:16")  # "W:H" or "source"
     motion = models.CharField(max_length=16, default="default")  # the reframe camera's motion preset
+    # With several products: {product id: "look,look"} for those whose looks differ from ``style``,
+    # and the product the reframe camera follows ("auto": the one most in view, per shot).
+    looks = models.JSONField(default=dict, blank=True)
+    focus = models.CharField(max_length=40, default="auto")
     output_key = models.CharField(max_length=512, blank=True)
     output_info = models.JSONField(default=dict, blank=True)
 
@@ -221,10 +293,24 @@ class RenderJob(Job):
 
     @property
     def download_name(self) -> str:
-        stem = self.track_job.video.title.rsplit(".", 1)[0] or "video"
+        """``clip-spotlight-9x16.mp4``; with several products their names too:
+        ``clip-red-bag+white-sneakers-spotlight-9x16.mp4``, or each with its looks when they differ."""
+        video = self.track_job.video
+        stem = video.title.rsplit(".", 1)[0] or "video"
         aspect = self.aspect.replace(":", "x")
         version = f"-v{self.track_job.version}" if self.track_job.version > 1 else ""
-        return f"{stem}-{self.style.replace(',', '+')}-{aspect}{version}.mp4"
+        ids = self.track_job.product_ids
+        if len(ids) < 2:
+            return f"{stem}-{self.style.replace(',', '+')}-{aspect}{version}.mp4"
+        names = video.product_names()
+        name = lambda pid: file_name_part(names.get(pid, f"product-{pid}"))  # noqa: E731
+        looks = [self.looks.get(pid, self.style) for pid in ids]
+        if len(set(looks)) == 1:
+            what = "+".join(name(pid) for pid in ids) + "-" + looks[0].replace(",", "+")
+        else:
+            what = "+".join(f"{name(pid)}-{look.replace(',', '+')}" for pid, look in zip(ids, looks))
+        focus = f"-focus-{name(self.focus)}" if self.focus in ids else ""
+        return f"{stem}-{what}{focus}-{aspect}{version}.mp4"
 
 
 class StoredObject(models.Model):

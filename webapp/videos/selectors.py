@@ -14,7 +14,8 @@ from django.utils import timezone
 from highlighter.track.export import mask_outlines
 from highlighter.trackfile import Track
 from webapp.videos import storage
-from webapp.videos.models import ACTIVE, JobStatus, RenderJob, TrackJob, Video
+from webapp.videos.models import ACTIVE, JobStatus, Product, RenderJob, TrackJob, Video
+from webapp.videos.products import colour_of, palette
 
 # How much of the whole job each step is worth on the progress bar.
 _WEIGHTS = {"ingest": 0.15, "track": 0.5, "render": 0.35}
@@ -25,7 +26,7 @@ def video_list(*, user: AbstractBaseUser) -> QuerySet[Video]:
     return (
         Video.objects.filter(owner=user)
         .select_related("current_track")
-        .prefetch_related(Prefetch("track_jobs", queryset=TrackJob.objects.prefetch_related("render_jobs")))
+        .prefetch_related(Prefetch("track_jobs", queryset=TrackJob.objects.prefetch_related("render_jobs")), "products")
     )
 
 
@@ -35,6 +36,43 @@ def video_get(*, user: AbstractBaseUser, video_id) -> Video:
     if video is None:
         raise Http404("No such video.")
     return video
+
+
+def product_get(*, user: AbstractBaseUser, video_id, product_id: str) -> Product:
+    """A product of the user's video, or 404 (another user's video and its products do not exist for them)."""
+    product = Product.objects.select_related("video__owner").filter(
+        video__pk=video_id, video__owner=user, slug=product_id
+    ).first()
+    if product is None:
+        raise Http404("No such product.")
+    return product
+
+
+def product_dict(*, product: Product) -> dict[str, Any]:
+    return {"id": product.slug, "name": product.name, "colour": colour_of(product), "looks": product.looks}
+
+
+def video_products(*, video: Video, job: TrackJob | None = None) -> list[dict[str, Any]]:
+    """The products ``job`` (default: the current version) follows, in order, with their names,
+    colours and prompts. A product without a row (a video from before several products) is named by
+    its description."""
+    job = job or video.current_track
+    if job is None:
+        return []
+    rows = {p.slug: p for p in video.products.all()}
+    colours = palette()
+    items = []
+    for position, entry in enumerate(job.product_prompts()):
+        row = rows.get(entry["id"])
+        prompt = entry["prompt"] or {}
+        if row is not None:
+            item = product_dict(product=row)
+        else:
+            name = str(prompt.get("text") or "").strip() or f"Product {position + 1}"
+            item = {"id": entry["id"], "name": name, "colour": colours[position % len(colours)], "looks": ""}
+        item["description"] = prompt.get("text", "")
+        items.append(item)
+    return items
 
 
 def render_job_get(*, user: AbstractBaseUser, job_id) -> RenderJob:
@@ -70,8 +108,19 @@ def track_file(*, job: TrackJob) -> Track:
 
 
 def track_overview(*, job: TrackJob) -> dict[str, Any]:
-    """What the review timeline needs for every frame, without masks: visibility and confidence."""
+    """What the review timeline needs for every frame, without masks: visibility and confidence, of
+    the first product at the top level and of each product under ``objects`` (a row each)."""
     track = track_file(job=job)
+    known = {p["id"]: p for p in video_products(video=job.video, job=job)}
+    objects = []
+    for o in track.objects:
+        about = known.get(o.id, {"name": o.name, "colour": palette()[len(objects) % len(palette())]})
+        objects.append({
+            "id": o.id, "name": about["name"], "colour": about["colour"],
+            "visible": [int(f.visible) for f in o.frames], "scores": [round(float(f.score), 3) for f in o.frames],
+            "anchors": sorted(job.anchors(o.id)),
+            "revised": job.summary.get("revised") if job.changed_product == o.id else None,
+        })  # fmt: skip
     return {
         "id": str(job.id),
         "version": job.version,
@@ -84,20 +133,31 @@ def track_overview(*, job: TrackJob) -> dict[str, Any]:
         "anchors": sorted(job.anchors()),
         "revised": job.summary.get("revised"),
         "frames_url": reverse("track-frames", args=[job.id]),
+        "objects": objects,
     }
+
+
+def _frame_dict(f) -> dict[str, Any]:
+    item: dict[str, Any] = {"index": f.index, "time": round(f.time, 6), "visible": f.visible, "score": round(f.score, 4)}
+    if f.visible:
+        item["box"] = f.box
+        item["outlines"] = mask_outlines(f.mask) if f.mask else []
+    return item
 
 
 def track_frames(*, job: TrackJob, start: int, count: int) -> dict[str, Any]:
     """Frames ``start .. start+count-1`` with their box and mask outlines (polygons ``[[x, y], ...]``,
-    pixels of the normalised video). ``count`` is capped at ``MAX_CHUNK``."""
+    pixels of the normalised video): the first product's at the top level, and with several
+    products each one's under ``objects`` (``{id: {...}}``). ``count`` is capped at ``MAX_CHUNK``."""
     track = track_file(job=job)
     end = min(len(track.frames), start + min(count, MAX_CHUNK))
     frames = []
-    for f in track.frames[start:end]:
-        item: dict[str, Any] = {"index": f.index, "time": round(f.time, 6), "visible": f.visible, "score": round(f.score, 4)}
-        if f.visible:
-            item["box"] = f.box
-            item["outlines"] = mask_outlines(f.mask) if f.mask else []
+    for i in range(start, end):
+        item = _frame_dict(track.frames[i])
+        if len(track.objects) > 1:
+            item["objects"] = {track.objects[0].id: dict(item)} | {
+                o.id: _frame_dict(o.frames[i]) for o in track.objects[1:] if i < len(o.frames)
+            }
         frames.append(item)
     return {"track": str(job.id), "start": start, "count": len(frames), "frame_count": len(track.frames), "frames": frames}
 
@@ -151,7 +211,15 @@ def _track_dict(t: TrackJob, frame_count: int) -> dict[str, Any]:
     }
     if t.status == JobStatus.DONE and t.track_key:
         data["overview_url"] = reverse("track-overview", args=[t.id])
-        data["downloads"] = {kind: reverse("track-download", args=[t.id, kind]) for kind in ("json", *t.exports)}
+        data["downloads"] = {
+            kind: reverse("track-download", args=[t.id, kind]) for kind in ("json", *t.exports) if "-" not in kind
+        }
+        # Several products: each one's masks and crop path ("masks-<id>", "crop_path-<id>").
+        data["product_downloads"] = {
+            pid: {kind: reverse("product-track-download", args=[t.id, pid, kind])
+                  for kind in ("masks", "crop_path") if f"{kind}-{pid}" in t.exports}
+            for pid in t.product_ids if f"masks-{pid}" in t.exports
+        }  # fmt: skip
     return data
 
 
@@ -169,6 +237,9 @@ def video_state(*, video: Video) -> dict[str, Any]:
     # The first run's renders decide "done" for the upload; later renders show on their own.
     first_renders = [r for r in renders if initial and r.track_job_id == initial.pk]
     frame_count = int(video.info.get("frame_count") or 0)
+    products = video_products(video=video)
+    several = len(products) > 1
+    the_product = "the products" if several else "the product"
 
     ingest_done = video.status == Video.Status.READY
     overall = _WEIGHTS["ingest"] * (1.0 if ingest_done else 0.0)
@@ -195,21 +266,26 @@ def video_state(*, video: Video) -> dict[str, Any]:
         phase, message = "preparing", "Preparing your video"
     elif video.confirmed_at is None:
         phase = "confirm"
-        if video.preview.get("status") == "done":
+        if video.preview.get("status") == "done" and several:
+            message = "Are these the products? Confirm each one, or click the right one, then start tracking."
+        elif video.preview.get("status") == "done":
             message = "Is this the product? Confirm it, or click the right one."
         elif video.preview.get("status") == "failed":
-            message = "Click the product on one of these frames, or draw a box around it."
+            message = f"Click {the_product} on one of these frames, or draw a box around each."
         else:
-            message = "Looking for the product on a few frames"
+            message = f"Looking for {the_product} on a few frames"
     elif not track_done:
-        phase, message = "tracking", "Finding and following the product"
+        phase, message = "tracking", f"Finding and following {the_product}"
     else:
         phase, message = "rendering", "Rendering the highlight"
 
     preview = []
+    first = products[0]["id"] if products else None
     for item in video.preview.get("frames", []):
         preview.append({k: v for k, v in item.items() if k != "thumbnail_key"} | {
-            "thumbnail_url": storage.presigned_url(item["thumbnail_key"], content_type="image/jpeg")
+            "thumbnail_url": storage.presigned_url(item["thumbnail_key"], content_type="image/jpeg"),
+            # where each product was found: previews from before several products found the first
+            "boxes": item.get("boxes") or {first: item.get("box")},
         })  # fmt: skip
     return {
         "video": {
@@ -225,8 +301,12 @@ def video_state(*, video: Video) -> dict[str, Any]:
         },
         "phase": phase,
         "message": message,
+        "products": products,
         "progress": round(min(overall, 1.0) if not done else 1.0, 4),
-        "preview": {"status": video.preview.get("status", ""), "error": video.preview.get("error", ""), "frames": preview},
+        "preview": {
+            "status": video.preview.get("status", ""), "error": video.preview.get("error", ""), "frames": preview,
+            "errors": video.preview.get("errors", {}),
+        },  # fmt: skip
         "track": _track_dict(current, frame_count) if current else None,
         "working": _track_dict(working, frame_count) if working and working is not current else None,
         "versions": [

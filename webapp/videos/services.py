@@ -16,8 +16,8 @@ from django.utils import timezone
 from highlighter import media
 from highlighter.errors import HighlighterError
 from highlighter.track.prompt import Prompt
-from webapp.videos import dispatch, quotas, storage
-from webapp.videos.models import JobStatus, RenderJob, StoredObject, TrackJob, Video, video_prefix
+from webapp.videos import dispatch, products, quotas, storage
+from webapp.videos.models import JobStatus, Product, RenderJob, StoredObject, TrackJob, Video, video_prefix
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def video_create(
     *,
     owner: AbstractBaseUser,
     uploaded_file: UploadedFile,
-    description: str,
+    description: str | list[str],
     styles: list[str],
     aspects: list[str],
     motion: str = "default",
@@ -73,16 +73,15 @@ def video_create(
 ) -> Video:
     """Check, store and queue an uploaded video with its first tracking job and one render per aspect.
 
-    Tracking waits for the marketer to confirm the product on a few key frames, unless
+    ``description`` names the products, one a line (or a list of them); one tracking job follows
+    them all. Tracking waits for the marketer to confirm the products on a few key frames, unless
     ``auto_confirm``. Nothing is stored or queued unless the file is a readable video that fits the
     owner's quotas (``QuotaExceeded`` otherwise); if storing fails half-way, what was stored is removed.
     """
     new_jobs = 1 + len(aspects)
     quotas.check(user=owner, new_bytes=uploaded_file.size, new_jobs=new_jobs)
-    try:
-        prompt = Prompt(text=description.strip())
-    except HighlighterError as e:
-        raise ValidationError(str(e)) from e
+    descriptions = products.parse_descriptions(description)
+    prompts = [_prompt_or_error({"text": text}).to_dict() for text in descriptions]
     path = uploaded_file.temporary_file_path()
     info = video_check_upload(path=path)
 
@@ -107,7 +106,10 @@ def video_create(
             video.full_clean()
             video.save()
             StoredObject.objects.create(video=video, key=key, size=uploaded_file.size)
-            track_job = TrackJob.objects.create(video=video, prompt=prompt.to_dict())
+            named = [products.new_product(video=video, name=text[: products.NAME_MAX]) for text in descriptions]
+            track_job = TrackJob(video=video)
+            track_job.set_products([{"id": p.slug, "prompt": prompt} for p, prompt in zip(named, prompts)])
+            track_job.save()
             video.current_track = track_job
             video.save(update_fields=["current_track"])
             for aspect in aspects:
@@ -232,31 +234,59 @@ def _clicks(video: Video, frame: int, points, boxes) -> tuple[list, list]:
     return clean_points, clean_boxes
 
 
-def video_confirm(
-    *, video: Video, frame: int | None = None, point: list | None = None, box: list | None = None
-) -> TrackJob:
-    """The marketer confirmed the product (a found or drawn ``box`` ``[x1, y1, x2, y2]``, or a click
-    ``point`` ``[x, y]``, on ``frame``; nothing: go by the description): start tracking.
+def _product_entry(entries: list[dict], product_id) -> dict:
+    """The entry (``{"id", "prompt"}``) of product ``product_id`` (None: the first) of a version."""
+    if product_id is None:
+        return entries[0]
+    for entry in entries:
+        if entry["id"] == product_id:
+            return entry
+    raise ValidationError(f"This video has no product '{product_id}'. Reload the page and choose one of its products.")
 
-    A second confirmation changes nothing. ``ValidationError`` for clicks or boxes off the video.
+
+def video_confirm(
+    *,
+    video: Video,
+    frame: int | None = None,
+    point: list | None = None,
+    box: list | None = None,
+    choices: dict | None = None,
+) -> TrackJob:
+    """The marketer confirmed the products: start tracking them.
+
+    ``choices`` is ``{product id: {"frame", "box": [x1, y1, x2, y2]} or {"frame", "point": [x, y]}}``,
+    a found or drawn box or a click for each product confirmed on a key frame; ``frame`` with ``box``
+    or ``point`` is the first product's choice. A product without one goes by its description (or
+    the click that added it). A second confirmation changes nothing. ``ValidationError`` for clicks
+    or boxes off the video, or an unknown product.
     """
     job = video.current_track
     if job is None or job.kind != TrackJob.Kind.INITIAL:
         raise ValidationError("This video has no first tracking run to start.")
-    prompt = dict(job.prompt)
+    if choices is None:
+        choices = {}
+    if not isinstance(choices, dict):
+        raise ValidationError("Send the choices as {product id: {frame, box or point}}.")
+    entries = job.product_prompts()
     if point is not None or box is not None:
-        frame = _frame_number(video, frame)
-        points, boxes = _clicks(video, frame, [point] if point is not None else [], [box] if box is not None else [])
-        prompt = {**prompt, "points": points, "boxes": boxes}
-        _prompt_or_error(prompt)
+        choices = {entries[0]["id"]: {"frame": frame, "point": point, "box": box}, **choices}
+    for product_id, choice in choices.items():
+        entry = _product_entry(entries, product_id)
+        if not isinstance(choice, dict):
+            raise ValidationError("A product's choice is {frame, box: [x1, y1, x2, y2]} or {frame, point: [x, y]}.")
+        at = _frame_number(video, choice.get("frame"))
+        pt, bx = choice.get("point"), choice.get("box")
+        points, boxes = _clicks(video, at, [pt] if pt is not None else [], [bx] if bx is not None else [])
+        entry["prompt"] = {**entry["prompt"], "points": points, "boxes": boxes}
+        _prompt_or_error(entry["prompt"])
     with transaction.atomic():
         confirmed = Video.objects.filter(pk=video.pk, confirmed_at__isnull=True, status=Video.Status.READY).update(
             confirmed_at=timezone.now()
         )
         if not confirmed:
             return job
-        TrackJob.objects.filter(pk=job.pk).update(prompt=prompt)
-        job.prompt = prompt
+        job.set_products(entries)
+        TrackJob.objects.filter(pk=job.pk).update(prompt=job.prompt, products=job.products)
         track_job_enqueue(job=job)
     return job
 
@@ -268,61 +298,171 @@ def _prompt_or_error(prompt: dict) -> Prompt:
         raise ValidationError(str(e)) from e
 
 
-def _next_version(*, video: Video, parent: TrackJob, kind: str, correction: dict, prompt: dict) -> TrackJob:
+def _next_version(
+    *, video: Video, parent: TrackJob, kind: str, correction: dict, products: list[dict]
+) -> TrackJob:
+    """A new version of ``parent`` following ``products`` (``[{"id", "prompt"}]``), not yet queued."""
     if parent.status != JobStatus.DONE:
         raise ValidationError("Wait until the track is ready before correcting it.")
     if TrackJob.objects.filter(video=video, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).exists():
         raise ValidationError("A correction is already running. Wait for it, or cancel it first.")
     quotas.check(user=video.owner, new_jobs=1)
     version = (TrackJob.objects.filter(video=video).aggregate(v=models.Max("version"))["v"] or 0) + 1
-    job = TrackJob(
-        video=video, parent=parent, kind=kind, version=version, correction=correction, prompt=prompt,
-        backend=parent.backend,
-    )  # fmt: skip
+    job = TrackJob(video=video, parent=parent, kind=kind, version=version, correction=correction, backend=parent.backend)
+    job.set_products(products)
     job.full_clean()
     job.save()
     return job
 
 
-def track_correct(*, video: Video, frame: int, points: list, boxes: list) -> TrackJob:
-    """Re-track from ``frame`` with the marketer's clicks (``[x, y, positive]``) and boxes
-    (``[x1, y1, x2, y2]``), pixels of the normalised video, as a new version of the current track.
+def _for_product(correction: dict, entries: list[dict], entry: dict) -> dict:
+    """``correction`` saying which product it changes; rows of a video that only ever had its first
+    product stay as they were before several products."""
+    if len(entries) > 1 or entry["id"] != products.FIRST_PRODUCT:
+        return {**correction, "product": entry["id"]}
+    return correction
 
-    The re-run replaces the current version forwards and backwards from ``frame`` until the two agree
-    (``highlighter.track.revise.splice``). ``ValidationError`` (nothing is created) for malformed
-    input, a frame off the video, or while another correction runs.
+
+def track_correct(*, video: Video, frame: int, points: list, boxes: list, product: str | None = None) -> TrackJob:
+    """Re-track ``product`` (its id; None: the first) from ``frame`` with the marketer's clicks
+    (``[x, y, positive]``) and boxes (``[x1, y1, x2, y2]``), pixels of the normalised video, as a new
+    version of the current track. The other products' tracks are left as they are.
+
+    The re-run replaces that product's track forwards and backwards from ``frame`` until the two
+    agree (``highlighter.track.revise.splice``). ``ValidationError`` (nothing is created) for
+    malformed input, a frame off the video, an unknown product, or while another correction runs.
     """
     parent = video.current_track
     if parent is None:
         raise ValidationError("This video has no track to correct yet.")
     frame = _frame_number(video, frame)
     new_points, new_boxes = _clicks(video, frame, points, boxes)
-    prompt = {
-        "text": parent.prompt.get("text", ""),
-        "points": [*parent.prompt.get("points", []), *new_points],
-        "boxes": [*parent.prompt.get("boxes", []), *new_boxes],
+    entries = parent.product_prompts()
+    entry = _product_entry(entries, product)
+    prompt = entry["prompt"]
+    entry["prompt"] = {
+        "text": prompt.get("text", ""),
+        "points": [*prompt.get("points", []), *new_points],
+        "boxes": [*prompt.get("boxes", []), *new_boxes],
     }
-    _prompt_or_error(prompt)
+    _prompt_or_error(entry["prompt"])
     correction = {"frame": frame, "points": [p[:2] + p[3:] for p in new_points], "boxes": [b[:4] for b in new_boxes]}
+    correction = _for_product(correction, entries, entry)
     with transaction.atomic():
-        job = _next_version(video=video, parent=parent, kind=TrackJob.Kind.CORRECTION, correction=correction, prompt=prompt)
+        job = _next_version(
+            video=video, parent=parent, kind=TrackJob.Kind.CORRECTION, correction=correction, products=entries
+        )
         track_job_enqueue(job=job)
     return job
 
 
-def track_hide(*, video: Video, start: int, end: int) -> TrackJob:
-    """Mark frames ``start..end`` (inclusive) "product not in shot", as a new version."""
+def track_hide(*, video: Video, start: int, end: int, product: str | None = None) -> TrackJob:
+    """Mark frames ``start..end`` (inclusive) "``product`` not in shot" (None: the first), as a new version."""
     parent = video.current_track
     if parent is None:
         raise ValidationError("This video has no track to correct yet.")
     start, end = _frame_number(video, start), _frame_number(video, end)
     if end < start:
         raise ValidationError("The stretch must end after it starts.")
+    entries = parent.product_prompts()
+    correction = _for_product({"start": start, "end": end}, entries, _product_entry(entries, product))
     with transaction.atomic():
+        job = _next_version(video=video, parent=parent, kind=TrackJob.Kind.HIDE, correction=correction, products=entries)
+        track_edit_enqueue(job=job)
+    return job
+
+
+# --- products ------------------------------------------------------------------------------------
+# Before the marketer confirms, the first run has not started: adding or removing a product edits
+# it. After, each change is a new version of the track (undo goes back), made by a worker.
+
+
+def _locked_video(video: Video) -> Video:
+    """``video`` reloaded under its row lock: product ids and the first run's products change one
+    request at a time."""
+    locked = Video.objects.select_for_update().filter(pk=video.pk).first()
+    if locked is None:
+        raise ValidationError("This video was deleted.")
+    return locked
+
+
+def product_add(*, video: Video, frame, point: list | None = None, box: list | None = None, name=None) -> Product:
+    """A new product of ``video``, shown by a click ``point`` ``[x, y]`` or a ``box``
+    ``[x1, y1, x2, y2]`` on ``frame`` (pixels of the normalised video), named ``name`` or "Product N".
+
+    Before the confirmation it joins the first run; after, a new version tracks it alone, the other
+    products' pixels excluded, and adds it to the current track. ``ValidationError`` for a click off
+    the video, too many products, a name taken, or while another change runs.
+    """
+    if (point is None) == (box is None):
+        raise ValidationError("Click on the new product, or draw a box around it, on one frame.")
+    at = _frame_number(video, frame)
+    points, boxes = _clicks(video, at, [point] if point is not None else [], [box] if box is not None else [])
+    prompt = _prompt_or_error({"text": "", "points": points, "boxes": boxes}).to_dict()
+    with transaction.atomic():
+        video = _locked_video(video)
+        current = video.current_track
+        if current is None:
+            raise ValidationError("This video has no track yet: wait until it is prepared.")
+        entries = current.product_prompts()
+        ids = [e["id"] for e in entries]
+        if len(entries) >= products.MAX_PRODUCTS:
+            raise ValidationError(f"A video can have at most {products.MAX_PRODUCTS} products. Remove one first.")
+        if name is None or (isinstance(name, str) and not name.strip()):
+            name = products.default_name(video=video, product_ids=ids)
+        name = products.clean_name(name, video=video, product_ids=ids)
+        confirming = current.kind == TrackJob.Kind.INITIAL and video.confirmed_at is None
+        if not confirming and (current.status != JobStatus.DONE or not current.track_key):
+            raise ValidationError("Wait until the track is ready before adding a product.")
+        product = products.new_product(video=video, name=name)
+        entries.append({"id": product.slug, "prompt": prompt})
+        if confirming:
+            current.set_products(entries)
+            current.save(update_fields=["products", "prompt"])
+        else:
+            correction = {"frame": at, "points": [p[:2] + p[3:] for p in points], "boxes": [b[:4] for b in boxes],
+                          "product": product.slug}  # fmt: skip
+            job = _next_version(video=video, parent=current, kind=TrackJob.Kind.ADD, correction=correction, products=entries)
+            track_job_enqueue(job=job)
+    return product
+
+
+def product_rename(*, video: Video, product_id: str, name) -> Product:
+    """Rename a product of ``video``: file names and callout labels use the new name from now on (no
+    re-tracking). ``ValidationError`` for an empty or too long name, or one another product has."""
+    with transaction.atomic():
+        video = _locked_video(video)
+        product = Product.objects.filter(video=video, slug=product_id).first()
+        if product is None:
+            raise ValidationError(f"This video has no product '{product_id}'.")
+        ids = video.current_track.product_ids if video.current_track else [product.slug]
+        product.name = products.clean_name(name, video=video, product_ids=ids, product_id=product.slug)
+        product.full_clean()
+        product.save(update_fields=["name"])
+    return product
+
+
+def product_remove(*, video: Video, product_id: str) -> TrackJob:
+    """Remove a product from ``video``: from the first run before the confirmation, else as a new
+    version without it (undo brings it back). ``ValidationError`` for its last product, or while
+    another change runs."""
+    with transaction.atomic():
+        video = _locked_video(video)
+        current = video.current_track
+        if current is None:
+            raise ValidationError("This video has no track yet: wait until it is prepared.")
+        entries = current.product_prompts()
+        entry = _product_entry(entries, product_id)
+        if len(entries) == 1:
+            raise ValidationError("A video needs at least one product to highlight: add another before removing this one.")
+        rest = [e for e in entries if e is not entry]
+        if current.kind == TrackJob.Kind.INITIAL and video.confirmed_at is None:
+            current.set_products(rest)
+            current.save(update_fields=["products", "prompt"])
+            return current
         job = _next_version(
-            video=video, parent=parent, kind=TrackJob.Kind.HIDE, correction={"start": start, "end": end},
-            prompt=parent.prompt,
-        )  # fmt: skip
+            video=video, parent=current, kind=TrackJob.Kind.REMOVE, correction={"product": entry["id"]}, products=rest
+        )
         track_edit_enqueue(job=job)
     return job
 
@@ -353,15 +493,42 @@ def track_undo(*, video: Video) -> TrackJob:
     return video.current_track
 
 
-def renders_create(*, video: Video, styles: list[str], aspects: list[str], motion: str = "default") -> list[RenderJob]:
-    """One render per aspect of the current track version, each a separate job; no re-tracking."""
+def renders_create(
+    *,
+    video: Video,
+    styles: list[str],
+    aspects: list[str],
+    motion: str = "default",
+    looks: dict[str, list[str]] | None = None,
+    focus: str = "auto",
+) -> list[RenderJob]:
+    """One render per aspect of the current track version, each a separate job; no re-tracking.
+
+    ``styles`` are the looks of every product, except those ``looks`` gives their own
+    (``{product id: [look, ...]}``, checked by the form). ``focus`` is the product the reframe camera
+    follows, or "auto": the one most in view. ``ValidationError`` for a product the track lacks.
+    """
     track = video.current_track
     if track is None or track.status != JobStatus.DONE:
         raise ValidationError("Wait until the track is ready before rendering.")
+    ids = track.product_ids
+    names = video.product_names()
+    for product_id in [*(looks or {}), *([focus] if focus != "auto" else [])]:
+        if product_id not in ids:
+            raise ValidationError(f"This video has no product '{product_id}'. Reload the page and choose again.")
+    style = ",".join(styles)
+    own = {pid: ",".join(v) for pid, v in (looks or {}).items() if ",".join(v) != style}
+    if len(ids) < 2:  # one product: its looks are the render's, and the camera follows it
+        style, own, focus = own.get(ids[0], style), {}, "auto"
+    for pid in own:
+        if not own[pid]:
+            raise ValidationError(f"Choose at least one look for {names.get(pid, 'each product')}.")
     with transaction.atomic():
         quotas.check(user=video.owner, new_jobs=len(aspects))
         jobs = [
-            RenderJob.objects.create(track_job=track, style=",".join(styles), aspect=aspect, motion=motion)
+            RenderJob.objects.create(
+                track_job=track, style=style, aspect=aspect, motion=motion, looks=own, focus=focus
+            )
             for aspect in aspects
         ]
         for job in jobs:

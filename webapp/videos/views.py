@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.videos import quotas, selectors, services, storage
-from webapp.videos.forms import OutputForm, UploadForm, too_large_message
-from webapp.videos.models import JobStatus
+from webapp.videos.forms import OutputForm, UploadForm, product_looks, too_large_message
+from webapp.videos.models import JobStatus, file_name_part
+from webapp.videos.products import MAX_PRODUCTS
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -90,8 +91,11 @@ def video_upload(request: HttpRequest) -> HttpResponse:
 
 
 def _upload_page(request: HttpRequest, form: UploadForm, status: int = 200) -> HttpResponse:
+    descriptions = form["description"].value() if form.is_bound else None
     context = {
         "form": form,
+        "descriptions": [d for d in (descriptions or []) if d.strip()] or [""],
+        "max_products": MAX_PRODUCTS,
         "max_bytes": settings.UPLOAD_MAX_BYTES,
         "too_large": too_large_message(),
         "usage": quotas.usage(user=request.user),
@@ -157,6 +161,20 @@ def track_download(request: HttpRequest, job_id, kind: str) -> HttpResponse:
     return redirect(storage.presigned_url(key, download_name=f"{stem}-{what}-v{job.version}{ext}"))
 
 
+@login_required
+@require_GET
+def product_track_download(request: HttpRequest, job_id, product_id: str, kind: str) -> HttpResponse:
+    """One product's masks (zip of PNGs) or 9:16 crop path, of a track of several products."""
+    job = selectors.track_job_get(user=request.user, job_id=job_id)
+    key = job.exports.get(f"{kind}-{product_id}")
+    if kind not in ("masks", "crop_path") or job.status != JobStatus.DONE or not key:
+        return HttpResponse("This file is not ready.", status=404, content_type="text/plain")
+    what, ext = _TRACK_DOWNLOADS[kind]
+    stem = job.video.title.rsplit(".", 1)[0] or "video"
+    name = file_name_part(job.video.product_names().get(product_id, f"product-{product_id}"))
+    return redirect(storage.presigned_url(key, download_name=f"{stem}-{name}-{what}-v{job.version}{ext}"))
+
+
 # --- JSON API ---------------------------------------------------------------------------------------
 
 
@@ -207,24 +225,51 @@ def _post_json(handler):
 @_post_json
 def video_confirm(request: HttpRequest, data: dict, video_id) -> JsonResponse:
     video = selectors.video_get(user=request.user, video_id=video_id)
-    job = services.video_confirm(video=video, frame=data.get("frame"), point=data.get("point"), box=data.get("box"))
-    return JsonResponse({"track": str(job.id), "prompt": job.prompt})
+    job = services.video_confirm(
+        video=video, frame=data.get("frame"), point=data.get("point"), box=data.get("box"), choices=data.get("products")
+    )
+    return JsonResponse({"track": str(job.id), "prompt": job.prompt, "products": job.product_prompts()})
 
 
 @_post_json
 def track_correct(request: HttpRequest, data: dict, video_id) -> JsonResponse:
     video = selectors.video_get(user=request.user, video_id=video_id)
     job = services.track_correct(
-        video=video, frame=data.get("frame"), points=data.get("points", []), boxes=data.get("boxes", [])
-    )
+        video=video, frame=data.get("frame"), points=data.get("points", []), boxes=data.get("boxes", []),
+        product=data.get("product"),
+    )  # fmt: skip
     return JsonResponse({"track": str(job.id), "version": job.version}, status=201)
 
 
 @_post_json
 def track_hide(request: HttpRequest, data: dict, video_id) -> JsonResponse:
     video = selectors.video_get(user=request.user, video_id=video_id)
-    job = services.track_hide(video=video, start=data.get("start"), end=data.get("end"))
+    job = services.track_hide(video=video, start=data.get("start"), end=data.get("end"), product=data.get("product"))
     return JsonResponse({"track": str(job.id), "version": job.version}, status=201)
+
+
+@_post_json
+def product_add(request: HttpRequest, data: dict, video_id) -> JsonResponse:
+    """A new product, clicked (``point``) or boxed (``box``) on ``frame``, named ``name`` or "Product N"."""
+    video = selectors.video_get(user=request.user, video_id=video_id)
+    product = services.product_add(
+        video=video, frame=data.get("frame"), point=data.get("point"), box=data.get("box"), name=data.get("name")
+    )
+    return JsonResponse({"product": selectors.product_dict(product=product)}, status=201)
+
+
+@_post_json
+def product_rename(request: HttpRequest, data: dict, video_id, product_id: str) -> JsonResponse:
+    product = selectors.product_get(user=request.user, video_id=video_id, product_id=product_id)
+    product = services.product_rename(video=product.video, product_id=product.slug, name=data.get("name"))
+    return JsonResponse({"product": selectors.product_dict(product=product)})
+
+
+@_post_json
+def product_remove(request: HttpRequest, data: dict, video_id, product_id: str) -> JsonResponse:
+    product = selectors.product_get(user=request.user, video_id=video_id, product_id=product_id)
+    job = services.product_remove(video=product.video, product_id=product.slug)
+    return JsonResponse({"track": str(job.id), "version": job.version})
 
 
 @_post_json
@@ -240,9 +285,13 @@ def renders_create(request: HttpRequest, data: dict, video_id) -> JsonResponse:
     form = OutputForm({"style": data.get("style"), "aspect": data.get("aspect"), "motion": data.get("motion")})
     if not form.is_valid():
         raise ValidationError([f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()])
+    focus = data.get("focus") or "auto"
+    if not isinstance(focus, str):
+        raise ValidationError("The focus is a product's id, or 'auto'.")
     jobs = services.renders_create(
-        video=video, styles=form.cleaned_data["style"], aspects=form.cleaned_data["aspect"], motion=form.cleaned_data["motion"]
-    )
+        video=video, styles=form.cleaned_data["style"], aspects=form.cleaned_data["aspect"],
+        motion=form.cleaned_data["motion"], looks=product_looks(data.get("looks")), focus=focus,
+    )  # fmt: skip
     return JsonResponse({"renders": [str(j.id) for j in jobs]}, status=201)
 
 

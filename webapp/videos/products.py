@@ -1,0 +1,97 @@
+"""The products of a video: reading the marketer's descriptions, naming, numbering and colouring them.
+
+A product's id is the track file's object id (``highlighter.trackfile``): "1", "2", ... in the order
+they were named, never reused within a video, so a removed product that comes back with an undo
+keeps its id, name and colour. Its colour is the render palette's, so the review overlay and the
+rendered outline agree.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from webapp.videos.models import FIRST_PRODUCT, Product, Video
+
+MAX_PRODUCTS = 6  # per video: each one costs tracking time, and the render gets crowded
+DESCRIPTION_MAX = 300  # characters of one description
+NAME_MAX = 200  # characters of a name (``Product.name``)
+# The render's palette when it has one (``highlighter.render``'s ``PRODUCT_COLOURS``); these until then.
+_FALLBACK_COLOURS = ("#00e676", "#ff4081", "#40c4ff", "#ffd740", "#b388ff", "#ff6e40")
+
+
+def palette() -> tuple[str, ...]:
+    from highlighter import render
+    from highlighter.render import presets
+
+    colours = getattr(presets, "PRODUCT_COLOURS", None) or getattr(render, "PRODUCT_COLOURS", None)
+    return tuple(colours) if colours else _FALLBACK_COLOURS
+
+
+def colour_of(product: Product) -> str:
+    """The product's ``#rrggbb``: its own, or the palette's for its position."""
+    colours = palette()
+    return product.colour or colours[product.position % len(colours)]
+
+
+def parse_descriptions(values: list[str] | str) -> list[str]:
+    """The products the marketer described, one a line (or one per value), blank lines dropped.
+
+    ``ValidationError`` with a message a marketer can act on: none, too many, too long, or the same
+    product twice.
+    """
+    if isinstance(values, str):
+        values = [values]
+    lines = [line.strip() for value in values for line in str(value).splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        raise ValidationError("Name the product as you would to a colleague, with its colour: 'the red handbag'.")
+    if len(lines) > MAX_PRODUCTS:
+        raise ValidationError(f"Name at most {MAX_PRODUCTS} products in one video; you named {len(lines)}.")
+    for line in lines:
+        if len(line) > DESCRIPTION_MAX:
+            raise ValidationError(f"Describe each product in at most {DESCRIPTION_MAX} characters: '{line[:40]}…' is longer.")
+    seen: set[str] = set()
+    for line in lines:
+        if line.casefold() in seen:
+            raise ValidationError(f"You named '{line}' twice. Name each product once, one a line.")
+        seen.add(line.casefold())
+    return lines
+
+
+def clean_name(name, *, video: Video, product_ids: list[str], product_id: str | None = None) -> str:
+    """A new name for a product of ``video`` (``product_id``, or a new one): stripped, not empty, not
+    too long, and not another of ``product_ids``' name (file names would collide)."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("Give the product a name, for example 'the red bag'.")
+    name = " ".join(name.split())
+    if len(name) > NAME_MAX:
+        raise ValidationError(f"A product's name can be at most {NAME_MAX} characters.")
+    names = video.product_names()
+    for other in product_ids:
+        if other != product_id and names.get(other, "").casefold() == name.casefold():
+            raise ValidationError(f"Another product of this video is called '{name}'. Choose a different name.")
+    return name
+
+
+def new_product(*, video: Video, name: str) -> Product:
+    """A new product row of ``video``: the next id and position, the first palette colour no other
+    product of the video has. The caller holds the video's row lock (ids must not collide)."""
+    existing = list(Product.objects.filter(video=video))
+    numbers = [int(p.slug) for p in existing if p.slug.isdigit()]
+    slug = str(max(numbers, default=int(FIRST_PRODUCT) - 1) + 1)
+    position = max((p.position for p in existing), default=-1) + 1
+    taken = {colour_of(p) for p in existing}
+    colour = next((c for c in palette() if c not in taken), "")
+    product = Product(video=video, slug=slug, name=name, colour=colour, position=position)
+    product.full_clean()
+    product.save()
+    return product
+
+
+def default_name(*, video: Video, product_ids: list[str]) -> str:
+    """"Product 2", "Product 3", ...: the first such name no product of ``product_ids`` has."""
+    names = {n.casefold() for pid, n in video.product_names().items() if pid in product_ids}
+    n = len(product_ids) + 1
+    while f"product {n}" in names:
+        n += 1
+    return f"Product {n}"
