@@ -149,9 +149,15 @@ def plan_looks(
         lists.append([str(s).strip().lower() for s in own])
     if len(track.objects) == 1:
         return [Step(look, (0,)) for look in per_product[0]]
+    # One drawing order that keeps each product's own (as far as they agree): a look not placed yet
+    # goes just before the next of that product's looks that is.
     order: list[str] = []
     for names in lists:
-        order += [name for name in names if name not in order]
+        for i, name in enumerate(names):
+            if name in order:
+                continue
+            later = [order.index(n) for n in names[i + 1 :] if n in order]
+            order.insert(min(later) if later else len(order), name)
     steps: list[Step] = []
     for name in order:
         members = tuple(k for k, names in enumerate(lists) if name in names)

@@ -298,6 +298,7 @@ def follow_axis(
     fps: float,
     motion: MotionPreset | str = "default",
     margins: tuple[float, float] = (0.0, 0.0),
+    arrive_on_path: bool = False,
 ) -> tuple[np.ndarray, str]:
     """Window origins (ints, pixels) along one axis for one shot, and the camera mode chosen.
 
@@ -305,6 +306,10 @@ def follow_axis(
     where hidden. ``size`` is the frame's extent, ``window`` the crop's (larger than ``size`` means
     padding: the window is then centred). ``margins`` are the safe zone's (before, after) margins as
     fractions of the window. Modes: ``"steady"``, ``"sweep"`` or ``"track"``.
+
+    ``arrive_on_path``: a glide across a long gap ends where the camera's path after the gap begins
+    (no settling move after it), rather than centred on the product; the focus camera of several
+    products glides so between them. Off, one product's camera is as it always was.
     """
     m = motion_preset(motion)
     n = starts.size
@@ -355,8 +360,9 @@ def follow_axis(
     lam = (m.smoothing * fps) ** 4
     path = np.empty(n)
     runs = _sighted_runs(visible, gap=max(1, round(LONG_GAP * fps)))
+    parts = [l1_path(lo[start:stop], hi[start:stop], m.smoothing * fps, m.follow) for start, stop in runs]
     for k, (start, stop) in enumerate(runs):
-        part = l1_path(lo[start:stop], hi[start:stop], m.smoothing * fps, m.follow)
+        part = parts[k]
         path[start:stop] = part
         # While the product is away the camera waits where it was last seen, then glides (ease in,
         # ease out) to where it comes back, arriving as it does.
@@ -364,10 +370,11 @@ def follow_axis(
         if stop < end:
             path[stop:end] = part[-1]
             if k + 1 < len(runs):
+                goal = parts[k + 1][0] if arrive_on_path else target[end]
                 gap = end - stop
-                glide = min(gap, max(2, int(math.ceil(1.5 * abs(target[end] - part[-1]) / max(speed, 1e-6)))))
+                glide = min(gap, max(2, int(math.ceil(1.5 * abs(goal - part[-1]) / max(speed, 1e-6)))))
                 x = np.linspace(0, 1, glide + 2)[1:-1]
-                path[end - glide : end] = part[-1] + (target[end] - part[-1]) * x * x * (3 - 2 * x)
+                path[end - glide : end] = part[-1] + (goal - part[-1]) * x * x * (3 - 2 * x)
     path[: runs[0][0]] = path[runs[0][0]]
     path = limit_speed(np.clip(path, lo, hi), speed, lo, hi)
     return _to_pixels(path, lo, hi, room), "track"
@@ -449,27 +456,60 @@ def _moving_mean(values: np.ndarray, width: int) -> np.ndarray:
     return np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="same"), -1, values) / count
 
 
-def _auto_focus(views: np.ndarray, fits: np.ndarray, labels: list[str], shots: list[tuple[int, int]], fps: float) -> list[str]:
-    """Per frame, the auto focus (see the module docstring): a product's id, or ``ALL``."""
+def _travel(a: np.ndarray, b: np.ndarray, speed: tuple[float, float], fps: float) -> int:
+    """Frames the camera takes to glide from box ``a`` to box ``b`` under the speed limit ``speed``
+    (px a frame, x and y): the glide eases in and out, so its top speed is 1.5x its mean."""
+    dx = abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)) / max(speed[0], 1e-6)
+    dy = abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)) / max(speed[1], 1e-6)
+    return max(round(0.3 * fps), int(math.ceil(1.5 * max(dx, dy))) + 2)
+
+
+def _auto_focus(
+    views: np.ndarray,
+    targets: np.ndarray,
+    fits: np.ndarray,
+    labels: list[str],
+    shots: list[tuple[int, int]],
+    fps: float,
+    speed: tuple[float, float],
+) -> list[str]:
+    """Per frame, the auto focus (see the module docstring): a product's id, or ``ALL``.
+
+    ``views`` ``(K, n)`` is how much each product is in view, ``targets`` ``(K + 1, n, 4)`` the boxes
+    the camera would follow for each product and for ALL. The dwell counts from when the camera has
+    arrived at its new target, so it stays a while with each product it goes to.
+    """
     k, n = views.shape
     width = 2 * max(1, round(FOCUS_WINDOW * fps / 2)) + 1
     dwell = max(1, round(FOCUS_DWELL * fps))
     out: list[str] = [labels[0]] * n
+    labels = [*labels, ALL]
+
+    def arrival(i: int, old: int, new: int, start: int, stop: int) -> int:
+        """When the camera, switching at ``i`` from target ``old`` to ``new``, is there."""
+        before = np.flatnonzero(~np.isnan(targets[old, start:i, 0]))
+        after = np.flatnonzero(~np.isnan(targets[new, i:stop, 0]))
+        if before.size == 0 or after.size == 0:
+            return i
+        return i + after[0] + _travel(targets[old, start + before[-1]], targets[new, i + after[0]], speed, fps)
+
     for start, stop in shots:
         view = _moving_mean(views[:, start:stop], width)
         together = _moving_mean(fits[start:stop].astype(float), width) > 1 - 1e-9  # fit all the window long
         scores = np.vstack([view, np.where(together, view.sum(axis=0), 0.0)])  # the products, then ALL
         current = int(np.argmax(scores[:, 0]))  # a tie goes to a product before ALL, the first before the next
-        since = 0
+        since = start  # when the camera got to the current target
         out[start] = labels[current]
-        for i in range(1, stop - start):
-            if current == k and not together[i]:  # they no longer fit together: the one most in view
-                current, since = int(np.argmax(view[:, i])), i
+        for i in range(start + 1, stop):
+            j = i - start
+            if current == k and not together[j]:  # they no longer fit together: the one most in view
+                best = int(np.argmax(view[:, j]))
+                current, since = best, arrival(i, current, best, start, stop)
             else:
-                best = int(np.argmax(scores[:, i]))
-                if best != current and i - since >= dwell and scores[best, i] > FOCUS_MARGIN * scores[current, i]:
-                    current, since = best, i
-            out[start + i] = labels[current]
+                best = int(np.argmax(scores[:, j]))
+                if best != current and i - since >= dwell and scores[best, j] > FOCUS_MARGIN * scores[current, j]:
+                    current, since = best, arrival(i, current, best, start, stop)
+            out[i] = labels[current]
     return out
 
 
@@ -497,7 +537,7 @@ def focus_targets(
     def auto() -> list[str]:
         views = np.stack([in_view(o, n) for o in track.objects])
         fits_now = ~np.isnan(union[:, 0]) & (union[:, 2] <= fits[0]) & (union[:, 3] <= fits[1])
-        return _auto_focus(views, fits_now, ids, shots, fps)
+        return _auto_focus(views, np.concatenate([boxes, union[None]]), fits_now, ids, shots, fps, speed)
 
     if focus is None or (isinstance(focus, str) and focus.strip().lower() == AUTO):
         labels, mode = auto(), AUTO
@@ -539,11 +579,7 @@ def focus_targets(
             after = np.flatnonzero(~np.isnan(target[f:end, 0]))
             if before.size == 0 or after.size == 0:
                 continue  # nothing to move from or to: the camera holds, as for a hidden product
-            a, b = target[start + before[-1]], target[f + after[0]]
-            dx = abs((a[0] + a[2] / 2) - (b[0] + b[2] / 2)) / max(speed[0], 1e-6)
-            dy = abs((a[1] + a[3] / 2) - (b[1] + b[3] / 2)) / max(speed[1], 1e-6)
-            # 1.5x: the glide eases in and out, its top speed is 1.5x its mean (see follow_axis).
-            frames = max(round(0.3 * fps), int(math.ceil(1.5 * max(dx, dy))) + 2)
+            frames = after[0] + _travel(target[start + before[-1]], target[f + after[0]], speed, fps)
             target[f : min(end, f + frames)] = np.nan
     return target, labels, mode
 
@@ -671,10 +707,11 @@ def plan_camera(
             need = max(float(np.max(x1 - x0)) / (cw * safe_w), float(np.max(y1 - y0)) / (ch * safe_h))
             zoom = min(max(1.0, need * 1.01), most)  # 1% slack: rounding must not squeeze it back out
         ww, wh = (cw, ch) if zoom == 1.0 else (int(math.ceil(cw * zoom / 2)) * 2, int(math.ceil(ch * zoom / 2)) * 2)
+        several = labels is not None
         xs, mode_x = follow_axis(part[:, 0], part[:, 2], size=width, window=ww, fps=fps, motion=m,
-                                 margins=(zone.left, zone.right))  # fmt: skip
+                                 margins=(zone.left, zone.right), arrive_on_path=several)  # fmt: skip
         ys, mode_y = follow_axis(part[:, 1], part[:, 3], size=height, window=wh, fps=fps, motion=m,
-                                 margins=(zone.top, zone.bottom))  # fmt: skip
+                                 margins=(zone.top, zone.bottom), arrive_on_path=several)  # fmt: skip
         windows[start:stop] = np.stack([xs, ys, np.full_like(xs, ww), np.full_like(xs, wh)], axis=1)
         plans.append(ShotPlan(start, stop, max(mode_x, mode_y, key=_BUSIER.get), zoom))
     name = next((k for k, v in MOTIONS.items() if v == m), "custom")
