@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from highlighter import media
 from highlighter.errors import Cancelled, HighlighterError
+from highlighter.render import ProductLook
 from highlighter.render import render_video as engine_render
 from highlighter.track import track_video as engine_track
 from highlighter.track.export import write_crop_path, write_mask_pngs
@@ -29,6 +30,7 @@ from highlighter.track.prompt import Prompt
 from highlighter.track.revise import hide_range, splice
 from highlighter.trackfile import Track, TrackObject
 from webapp.videos import services, storage
+from webapp.videos.products import colour_of
 from webapp.videos.models import FIRST_PRODUCT, Job, JobStatus, RenderJob, TrackJob, Video
 from workers.celery_app import app
 
@@ -391,13 +393,28 @@ def preview_video(self, video_id: str) -> None:
     )
 
 
-def _render_options(job: RenderJob) -> dict:
-    """The engine's keyword arguments for this render; options an older engine lacks are left out."""
+def _render_options(job: RenderJob, track: Track) -> dict:
+    """The engine's keyword arguments for this render; options an older engine lacks are left out.
+
+    Several products: each one's looks (``job.looks``, else ``job.style``) in its colour, the one the
+    review page draws it in, and the product the camera follows (``job.focus``; "auto": the engine's
+    choice, the product most in view).
+    """
     options = {
         "styles": tuple(job.style.split(",")),
         "aspect": None if job.aspect == RenderJob.SOURCE else job.aspect,
         "motion": job.motion,
     }
+    if len(track.objects) > 1:
+        rows = {p.slug: p for p in job.track_job.video.products.all()}
+        options["products"] = {
+            o.id: ProductLook(
+                styles=tuple(job.looks.get(o.id, job.style).split(",")),
+                colour=colour_of(rows[o.id]) if o.id in rows else None,
+            )
+            for o in track.objects
+        }
+        options["focus"] = None if job.focus == "auto" else job.focus
     accepted = inspect.signature(engine_render).parameters
     return {k: v for k, v in options.items() if k in accepted}
 
@@ -418,7 +435,9 @@ def render_video(self, job_id: str) -> None:
             names = video.product_names()  # renamed since it was tracked: callout labels say the new name
             for o in track.objects:
                 o.name = names.get(o.id, o.name)
-            info = engine_render(path, track, out, progress=ProgressReporter(job, "rendering"), **_render_options(job))
+            info = engine_render(
+                path, track, out, progress=ProgressReporter(job, "rendering"), **_render_options(job, track)
+            )
             key = f"{video.key_prefix}renders/{job.pk}.mp4"
             storage.upload_file(out, key, content_type="video/mp4")
             if _discard_if_deleted(video):

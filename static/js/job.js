@@ -14,7 +14,6 @@
   const listeners = [];
   HL.onState = (fn) => listeners.push(fn);
   let cancelUrl = null;
-  let confirmShown = false;
 
   function activeJob(state) {
     if (state.phase === "confirm") return [null, null]; // nothing is sent to a worker before the confirmation
@@ -48,10 +47,19 @@
     const track = state.track;
     const summary = $("summary");
     if (summary && track && track.summary && track.summary.frames && track.status === "done") {
-      const pct = Math.round(track.summary.visible_fraction * 100);
-      summary.textContent = `Tracked with the ${track.backend} tracker: the product is in shot in ${pct}% of ${track.summary.frames} frames.`;
+      const each = track.summary.products;
+      if (each) {
+        const parts = state.products.filter((p) => each[p.id])
+          .map((p) => `${p.name} in ${Math.round(each[p.id].visible_fraction * 100)}%`);
+        summary.textContent = `Tracked with the ${track.backend} tracker: ${parts.join(", ")} of ${track.summary.frames} frames.`;
+      } else {
+        const pct = Math.round(track.summary.visible_fraction * 100);
+        summary.textContent = `Tracked with the ${track.backend} tracker: the product is in shot in ${pct}% of ${track.summary.frames} frames.`;
+      }
       summary.hidden = false;
     }
+    const names = $("product-names");
+    if (names && state.products.length) names.textContent = state.products.map((p) => p.name).join(", ");
   }
 
   cancelButton && cancelButton.addEventListener("click", async () => {
@@ -62,20 +70,128 @@
     poll(true);
   });
 
-  // --- confirming the product on key frames -------------------------------------------------------
+  // --- confirming the products on key frames -------------------------------------------------------
+  // One product: "Track this" under a found box, or a click or box on a frame, starts tracking at once.
+  // Several: each one is confirmed on a frame ("This is <name>", or the product chosen in the list and
+  // a click or box), then "Start tracking" sends them all. "Add a product" in the list, then a click or
+  // box on a frame, adds one; names are edited in the list.
+
+  let panel = null;
+  let confirmProducts = [];
+  let preview = null;
+  const choices = {}; // product id -> {frame, box: [x1, y1, x2, y2]} or {frame, point: [x, y]}
+  const cards = []; // {frame, stage, caption, marks: []}
+  const several = () => confirmProducts.length > 1;
+
+  function productNote(p) {
+    const choice = choices[p.id];
+    if (choice) return choice.box ? `· box on frame ${choice.frame}` : `· click on frame ${choice.frame}`;
+    if (p.clicked_frame != null) return `· shown on frame ${p.clicked_frame}`;
+    const found = preview.frames.filter((f) => f.boxes && f.boxes[p.id]).length;
+    if (found) return `· found on ${found} of ${preview.frames.length} frames`;
+    return p.description ? "· not found on these frames: click it" : "";
+  }
 
   function showConfirm(state) {
-    const panel = $("confirm");
-    if (!panel) return;
-    panel.hidden = state.phase !== "confirm";
-    if (state.phase !== "confirm" || confirmShown || !["done", "failed"].includes(state.preview.status)) return;
-    confirmShown = true;
+    const box = $("confirm");
+    if (!box) return;
+    box.hidden = state.phase !== "confirm";
+    if (state.phase !== "confirm" || !["done", "failed"].includes(state.preview.status)) return;
+    preview = state.preview;
+    confirmProducts = state.products;
+    for (const id of Object.keys(choices)) if (!confirmProducts.some((p) => p.id === id)) delete choices[id];
+    if (!panel) {
+      panel = HL.productPanel($("confirm-products"), {
+        addLabel: "Add a product: click it on a frame below, or draw a box around it",
+        onChoose: () => drawMarks(),
+        onChanged: () => poll(true),
+      });
+    }
+    panel.update(confirmProducts, productNote);
+    if (!cards.length) buildCards(state);
+    drawMarks();
+    $("confirm-text").textContent = several()
+      ? `Start tracking the ${confirmProducts.length} products`
+      : "Start tracking by the description alone";
+    $("confirm-hint").textContent = several()
+      ? "For each product, click This is … under the frame where its box is right, or choose it in the list and click it on a frame (or drag a box around it). Then start tracking."
+      : "Click Track this under the frame where the highlighted box is the product. If it is the wrong thing, click the right product on any frame, or drag a box around it.";
+  }
+
+  function mark(card, box, cls, colour) { // box [x, y, w, h] in video pixels, drawn in percent of the thumbnail
+    const { width, height } = card.size;
+    const div = document.createElement("div");
+    div.className = cls;
+    Object.assign(div.style, {
+      left: (100 * box[0]) / width + "%", top: (100 * box[1]) / height + "%",
+      width: (100 * box[2]) / width + "%", height: (100 * box[3]) / height + "%",
+    });
+    if (colour) div.style.borderColor = colour;
+    card.stage.append(div);
+    card.marks.push(div);
+    return div;
+  }
+
+  function drawMarks() {
+    for (const card of cards) {
+      card.marks.forEach((m) => m.remove());
+      card.marks = [];
+      card.buttons.textContent = "";
+      const { width } = card.size;
+      let found = 0;
+      for (const p of confirmProducts) {
+        const box = card.frame.boxes && card.frame.boxes[p.id];
+        const choice = choices[p.id];
+        if (choice && choice.frame === card.frame.index) {
+          if (choice.box) {
+            const [x1, y1, x2, y2] = choice.box;
+            mark(card, [x1, y1, x2 - x1, y2 - y1], "chosen-box", p.colour).dataset.product = p.id;
+          } else {
+            const [x, y] = choice.point;
+            mark(card, [x - width / 100, y - width / 100, width / 50, width / 50], "clicked-point", p.colour).dataset.product = p.id;
+          }
+        }
+        if (!box) continue;
+        found += 1;
+        mark(card, box, "found-box", p.colour).dataset.product = p.id;
+        const yes = document.createElement("button");
+        yes.type = "button";
+        yes.className = "confirm-found small";
+        yes.dataset.product = p.id;
+        yes.textContent = several() ? `This is ${p.name}` : "Track this";
+        const [x, y, w, h] = box;
+        yes.addEventListener("click", () => pick(card.frame.index, { box: [x, y, x + w, y + h] }, p.id));
+        card.buttons.append(" ", yes);
+      }
+      if (!found) card.buttons.append(" · not found here: click it");
+    }
+  }
+
+  // A found box accepted, or a click or box drawn on frame ``index``: for ``productId``, else the
+  // product chosen in the list (or a new one).
+  async function pick(index, what, productId) {
+    $("confirm-error").textContent = "";
+    const target = productId || panel.selected();
+    if (target === "new") {
+      await panel.add({ frame: index, ...what });
+      return;
+    }
+    if (!several()) {
+      await confirm({ frame: index, ...what });
+      return;
+    }
+    choices[target] = { frame: index, ...what };
+    panel.update(confirmProducts, productNote);
+    drawMarks();
+  }
+
+  function buildCards(state) {
     const strip = $("key-frames");
-    const { width, height } = state.video;
+    const size = { width: state.video.width, height: state.video.height };
     for (const frame of state.preview.frames) {
-      const card = document.createElement("figure");
-      card.className = "key-frame";
-      card.dataset.frame = frame.index;
+      const figure = document.createElement("figure");
+      figure.className = "key-frame";
+      figure.dataset.frame = frame.index;
       const stage = document.createElement("div");
       stage.className = "stage";
       const img = document.createElement("img");
@@ -83,63 +199,44 @@
       img.alt = `Frame ${frame.index}`;
       img.draggable = false;
       stage.append(img);
-      const marks = [];
-      function mark(box, cls) {  // box [x, y, w, h] in video pixels, drawn in percent of the thumbnail
-        const div = document.createElement("div");
-        div.className = cls;
-        Object.assign(div.style, {
-          left: (100 * box[0]) / width + "%", top: (100 * box[1]) / height + "%",
-          width: (100 * box[2]) / width + "%", height: (100 * box[3]) / height + "%",
-        });
-        stage.append(div);
-        marks.push(div);
-        return div;
-      }
-      if (frame.box) mark(frame.box, "found-box");
       const caption = document.createElement("figcaption");
       caption.textContent = `${frame.time.toFixed(1)} s`;
-      if (frame.box) {
-        const yes = document.createElement("button");
-        yes.type = "button";
-        yes.className = "confirm-found small";
-        yes.textContent = "Track this";
-        const [x, y, w, h] = frame.box;
-        yes.addEventListener("click", () => confirm({ frame: frame.index, box: [x, y, x + w, y + h] }));
-        caption.append(" ", yes);
-      } else {
-        caption.append(" · not found here: click it");
-      }
+      const buttons = document.createElement("span");
+      buttons.className = "found-buttons";
+      caption.append(buttons);
+      const card = { frame, stage, caption, buttons, size, marks: [] };
+      cards.push(card);
       // A click is a point on the product; a drag draws a box around it.
+      const { width, height } = size;
       let start = null;
+      let dragBox = null;
       const toVideo = (ev) => {
         const r = stage.getBoundingClientRect();
         return [Math.min(width - 1, Math.max(0, ((ev.clientX - r.left) / r.width) * width)),
                 Math.min(height - 1, Math.max(0, ((ev.clientY - r.top) / r.height) * height))];
       };
-      let dragBox = null;
       stage.addEventListener("pointerdown", (ev) => { start = toVideo(ev); stage.setPointerCapture(ev.pointerId); });
       stage.addEventListener("pointermove", (ev) => {
         if (!start) return;
         const p = toVideo(ev);
         if (dragBox) dragBox.remove();
-        dragBox = mark([Math.min(start[0], p[0]), Math.min(start[1], p[1]), Math.abs(p[0] - start[0]), Math.abs(p[1] - start[1])], "drawn-box");
+        dragBox = mark(card, [Math.min(start[0], p[0]), Math.min(start[1], p[1]), Math.abs(p[0] - start[0]), Math.abs(p[1] - start[1])], "drawn-box");
       });
       stage.addEventListener("pointerup", (ev) => {
         if (!start) return;
         const p = toVideo(ev);
         const s = start;
         start = null;
+        if (dragBox) { dragBox.remove(); dragBox = null; }
         const dx = Math.abs(p[0] - s[0]), dy = Math.abs(p[1] - s[1]);
         if (dx > width / 50 && dy > height / 50) {
-          confirm({ frame: frame.index, box: [Math.min(s[0], p[0]), Math.min(s[1], p[1]), Math.max(s[0], p[0]), Math.max(s[1], p[1])] });
+          pick(frame.index, { box: [Math.min(s[0], p[0]), Math.min(s[1], p[1]), Math.max(s[0], p[0]), Math.max(s[1], p[1])] });
         } else {
-          if (dragBox) dragBox.remove();
-          mark([s[0] - width / 100, s[1] - width / 100, width / 50, width / 50], "clicked-point");
-          confirm({ frame: frame.index, point: [s[0], s[1]] });
+          pick(frame.index, { point: [s[0], s[1]] });
         }
       });
-      card.append(stage, caption);
-      strip.append(card);
+      figure.append(stage, caption);
+      strip.append(figure);
     }
   }
 
@@ -153,7 +250,7 @@
     }
   }
   const byText = $("confirm-text");
-  byText && byText.addEventListener("click", () => confirm({}));
+  byText && byText.addEventListener("click", () => confirm({ products: choices }));
 
   // --- outputs --------------------------------------------------------------------------------------
 
@@ -215,6 +312,18 @@
         a.className = `track-download download-${kind}`;
         a.textContent = names[kind] || kind;
         downloads.append(a, " ");
+      }
+      const each = { masks: "masks (PNG, zip)", crop_path: "crop path 9:16 (JSON)" };
+      for (const p of state.products) {
+        const links = (track.product_downloads || {})[p.id];
+        if (!links) continue;
+        for (const [kind, url] of Object.entries(links)) {
+          const a = document.createElement("a");
+          a.href = url;
+          a.className = `track-download download-${kind} product-${p.id}`;
+          a.textContent = `${p.name}: ${each[kind] || kind}`;
+          downloads.append(a, " ");
+        }
       }
       downloads.hidden = false;
     }

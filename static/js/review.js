@@ -1,7 +1,8 @@
 // The review player: the proxy plays in a <video>, the track is drawn over it on a canvas (mask
-// outlines, filled or not, and the box), frame-accurately while playing and scrubbing. A timeline shows
-// confidence and where the product is hidden or lost. Masks arrive in chunks of CHUNK frames as
-// outline polygons in pixels of the normalised video. Clicks on the video correct the track.
+// outlines, filled or not, and the box), frame-accurately while playing and scrubbing; with several
+// products, each in its own colour. A timeline shows confidence and where a product is hidden or lost,
+// a row per product, the chosen one's highlighted. Masks arrive in chunks of CHUNK frames as outline
+// polygons in pixels of the normalised video. Clicks on the video correct the chosen product's track.
 (function () {
   const root = document.getElementById("job");
   const video = document.getElementById("review-video");
@@ -10,8 +11,8 @@
   const overlay = $("overlay");
   const timeline = $("timeline");
   const CHUNK = 50;
-  const COLOUR = "#00e676"; // the overlay's colour: rare in product footage, easy to see and to test
-  let track = null; // the current version's overview: fps, frame count, per-frame visibility and score
+  let track = null; // the current version's overview: fps, frame count, per-frame visibility and score, per product
+  let panel = null; // the products list, whose chosen product corrections apply to
   let trackId = null;
   let chunks = new Map(); // chunk number -> frames, or a pending Promise
   let frame = 0;
@@ -32,8 +33,30 @@
     trackId = track.id;
     chunks = new Map();
     $("hide-start").max = $("hide-end").max = frameCount() - 1;
+    // One row of the timeline per product (the old single row for one).
+    const rows = track.objects.length;
+    timeline.style.height = rows > 1 ? `${12 + 26 * rows}px` : "";
+    const legend = $("timeline-legend");
+    legend.hidden = rows < 2;
+    legend.textContent = "";
+    for (const o of rows > 1 ? track.objects : []) {
+      const item = document.createElement("span");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = o.colour;
+      item.append(swatch, ` ${o.name}`);
+      legend.append(item);
+    }
     drawTimeline();
     draw(frame);
+  }
+
+  const chosen = () => (panel && panel.selected() !== "new" ? panel.selected() : null);
+  // A frame's products: [[object, its frame data]], from the chunk's per-product data or, for one
+  // product, the frame itself.
+  function frameObjects(data) {
+    if (!data.objects) return [[track.objects[0], data]];
+    return track.objects.filter((o) => data.objects[o.id]).map((o) => [o, data.objects[o.id]]);
   }
 
   function chunk(number) {
@@ -81,23 +104,30 @@
     if (!track || !$("show-track").checked) return;
     const data = frameData(i);
     if (!data) { overlay.dataset.drawn = "loading"; return; }
-    if (!data.visible) { overlay.dataset.drawn = "hidden"; return; }
+    const shown = frameObjects(data).filter(([, d]) => d.visible);
+    overlay.dataset.visible = shown.map(([o]) => o.id).join(",");
+    if (!shown.length) { overlay.dataset.drawn = "hidden"; return; }
     const sx = overlay.width / track.video.width, sy = overlay.height / track.video.height;
-    ctx.lineWidth = Math.max(2, 2 * (window.devicePixelRatio || 1));
-    ctx.strokeStyle = COLOUR;
-    ctx.fillStyle = "rgba(0, 230, 118, 0.35)";
-    for (const polygon of data.outlines || []) {
-      ctx.beginPath();
-      polygon.forEach(([x, y], k) => (k ? ctx.lineTo(x * sx, y * sy) : ctx.moveTo(x * sx, y * sy)));
-      ctx.closePath();
-      if ($("fill-mask").checked) ctx.fill();
-      ctx.stroke();
-    }
-    if (data.box) {
-      const [x, y, w, h] = data.box;
-      ctx.setLineDash([6, 4]);
-      ctx.strokeRect(x * sx, y * sy, w * sx, h * sy);
-      ctx.setLineDash([]);
+    const ratio = window.devicePixelRatio || 1;
+    const several = track.objects.length > 1;
+    for (const [o, d] of shown) {
+      // The chosen product's outline is thicker, so the marketer sees which one a click corrects.
+      ctx.lineWidth = Math.max(2, 2 * ratio) * (several && o.id === chosen() ? 2 : 1);
+      ctx.strokeStyle = o.colour;
+      ctx.fillStyle = o.colour;
+      for (const polygon of d.outlines || []) {
+        ctx.beginPath();
+        polygon.forEach(([x, y], k) => (k ? ctx.lineTo(x * sx, y * sy) : ctx.moveTo(x * sx, y * sy)));
+        ctx.closePath();
+        if ($("fill-mask").checked) { ctx.globalAlpha = 0.35; ctx.fill(); ctx.globalAlpha = 1; }
+        ctx.stroke();
+      }
+      if (d.box) {
+        const [x, y, w, h] = d.box;
+        ctx.setLineDash([6, 4]);
+        ctx.strokeRect(x * sx, y * sy, w * sx, h * sy);
+        ctx.setLineDash([]);
+      }
     }
     overlay.dataset.drawn = "1";
   }
@@ -111,23 +141,34 @@
     ctx.fillRect(0, 0, W, H);
     if (!track) return;
     const n = frameCount(), step = W / n;
-    for (let i = 0; i < n; i++) {
-      if (track.visible[i]) {
-        ctx.fillStyle = "#2e9d5b"; // confidence as height
-        const h = Math.max(2, track.scores[i] * (H - 12));
-        ctx.fillRect(i * step, H - h, Math.ceil(step), h);
-      } else {
-        ctx.fillStyle = "rgba(217, 83, 79, 0.55)"; // product hidden or lost
-        ctx.fillRect(i * step, 8, Math.ceil(step), H - 8);
+    const objects = track.objects, several = objects.length > 1;
+    const rowH = (H - 8) / objects.length; // below an 8 px strip for anchors and the last change
+    objects.forEach((o, row) => {
+      const top = 8 + row * rowH, bottom = top + rowH;
+      if (several && o.id === chosen()) {
+        ctx.fillStyle = "#fde9c9"; // the chosen product's row
+        ctx.fillRect(0, top, W, rowH);
       }
-    }
-    if (track.revised) {
-      ctx.fillStyle = "#f2b705"; // what the last change replaced
-      ctx.fillRect(track.revised[0] * step, 0, (track.revised[1] - track.revised[0] + 1) * step, 5);
-    }
-    ctx.fillStyle = "#1d1d24";
-    for (const a of track.anchors) ctx.fillRect(a * step, 0, Math.max(2, step), 8);
+      for (let i = 0; i < n; i++) {
+        if (o.visible[i]) {
+          ctx.fillStyle = several ? o.colour : "#2e9d5b"; // confidence as height
+          const h = Math.max(2, o.scores[i] * (rowH - 4));
+          ctx.fillRect(i * step, bottom - h, Math.ceil(step), h);
+        } else {
+          ctx.fillStyle = "rgba(217, 83, 79, 0.55)"; // product hidden or lost
+          ctx.fillRect(i * step, top + 2, Math.ceil(step), rowH - 2);
+        }
+      }
+      if (o.revised) {
+        ctx.fillStyle = "#f2b705"; // what the last change replaced
+        ctx.fillRect(o.revised[0] * step, several ? top : 0, (o.revised[1] - o.revised[0] + 1) * step, 5);
+      }
+      ctx.fillStyle = "#1d1d24";
+      for (const a of o.anchors) ctx.fillRect(a * step, several ? top : 0, Math.max(2, step), 8);
+    });
     timeline.dataset.frames = n;
+    timeline.dataset.rows = objects.length;
+    timeline.dataset.chosen = chosen() || "";
   }
 
   function drawPlayhead() {
@@ -204,6 +245,7 @@
   }
   async function send(url, body, what) {
     problem.textContent = "";
+    if (chosen()) body = { ...body, product: chosen() };
     try {
       const result = await HL.postJSON(url, body);
       status.textContent = `${what}: version ${result.version} is being made…`;
@@ -225,6 +267,16 @@
     const s = start;
     start = null;
     const w = Math.abs(end[0] - s[0]), h = Math.abs(end[1] - s[1]);
+    if (panel && panel.selected() === "new") { // a new product, clicked or boxed on this frame
+      const drawn = w >= 4 && h >= 4;
+      const where = drawn ? { box: [Math.min(s[0], end[0]), Math.min(s[1], end[1]), Math.max(s[0], end[0]), Math.max(s[1], end[1])] }
+        : { point: [s[0], s[1]] };
+      panel.add({ frame, ...where }).then((result) => {
+        if (result) status.textContent = `${result.product.name} added on frame ${frame}: it is being tracked…`;
+        HL.refresh();
+      });
+      return;
+    }
     if (tool() === "box") {
       if (w < 4 || h < 4) { problem.textContent = "Drag from one corner of the product to the opposite corner."; return; }
       const box = [Math.min(s[0], end[0]), Math.min(s[1], end[1]), Math.max(s[0], end[0]), Math.max(s[1], end[1])];
@@ -243,15 +295,18 @@
     try { await HL.postJSON(root.dataset.undoUrl); HL.refresh(); } catch (err) { problem.textContent = err.message; }
   });
 
-  const KIND = { initial: "First run", correction: "Click or box", hide: "Not in shot" };
+  const KIND = { initial: "First run", correction: "Click or box", hide: "Not in shot", add: "Added", remove: "Removed" };
   function showVersions(state) {
     const list = $("versions");
     list.textContent = "";
     for (const v of state.versions.slice().reverse()) {
       const li = document.createElement("li");
       let what = KIND[v.kind] || v.kind;
+      const product = v.correction.product && (state.product_names || {})[v.correction.product];
+      if (v.kind === "add" || v.kind === "remove") what += ` ${product || "a product"}`;
       if (v.kind === "correction") what += ` on frame ${v.correction.frame}`;
       if (v.kind === "hide") what += ` ${v.correction.start}–${v.correction.end}`;
+      if (product && (v.kind === "correction" || v.kind === "hide")) what += ` (${product})`;
       li.textContent = `v${v.version} · ${what} · ${v.status}${v.current ? " (shown)" : ""}`;
       li.dataset.version = v.version;
       if (v.current) li.className = "current";
@@ -270,17 +325,84 @@
     }
   }
 
-  HL.onState((state) => { loadTrack(state); showVersions(state); });
+  function showProducts(state) {
+    if (!panel) {
+      panel = HL.productPanel($("review-products"), {
+        addLabel: "Add a product: click it on the video, or draw a box around it",
+        onChoose: () => draw(frame),
+        onChanged: () => HL.refresh(),
+      });
+    }
+    panel.update(state.products);
+    $("products-hint").hidden = state.products.length < 2;
+    const names = $("product-names");
+    if (names) names.textContent = state.products.map((p) => p.name).join(", ");
+    showProductLooks(state.products);
+  }
+
+  HL.onState((state) => { loadTrack(state); showProducts(state); showVersions(state); });
 
   // --- rendering -----------------------------------------------------------------------------------
 
   const form = $("render-form");
+  const checked = (name) => Array.from(form.querySelectorAll(`input[name="${name}"]:checked`)).map((b) => b.value);
+  // Several products: the same looks for all (the default), or each its own; and whom the camera follows.
+  let looksFor = "";
+  function showProductLooks(products) {
+    $("product-looks").hidden = products.length < 2;
+    const key = products.map((p) => `${p.id}:${p.name}`).join("|");
+    if (key === looksFor) return;
+    looksFor = key;
+    const each = $("looks-each");
+    const kept = {};
+    each.querySelectorAll("fieldset").forEach((f) => { kept[f.dataset.product] = checked(`looks-${f.dataset.product}`); });
+    each.textContent = "";
+    const choices = Array.from(form.querySelectorAll("input[name=style]")).map((b) => [b.value, b.closest("label").textContent.trim()]);
+    for (const p of products.length > 1 ? products : []) {
+      const set = document.createElement("fieldset");
+      set.className = "choices";
+      set.dataset.product = p.id;
+      const legend = document.createElement("legend");
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = p.colour;
+      legend.append(swatch, ` ${p.name}`);
+      set.append(legend);
+      const wanted = kept[p.id] || (p.looks ? p.looks.split(",") : checked("style"));
+      for (const [value, label] of choices) {
+        const line = document.createElement("label");
+        const box = document.createElement("input");
+        box.type = "checkbox";
+        box.name = `looks-${p.id}`;
+        box.value = value;
+        box.checked = wanted.includes(value);
+        line.append(box, ` ${label}`);
+        set.append(line);
+      }
+      each.append(set);
+    }
+    const focus = $("focus");
+    const was = focus.value;
+    focus.querySelectorAll("option:not([value=auto])").forEach((o) => o.remove());
+    for (const p of products) focus.append(new Option(p.name, p.id));
+    focus.value = products.some((p) => p.id === was) ? was : "auto";
+  }
+  $("same-looks").addEventListener("change", () => { $("looks-each").hidden = $("same-looks").checked; });
+
   async function render(aspects) {
-    const style = Array.from(form.querySelectorAll("input[name=style]:checked")).map((b) => b.value);
+    const style = checked("style");
     const motion = form.querySelector("select[name=motion]").value;
+    const body = { style, aspect: aspects, motion };
+    if (!$("product-looks").hidden) {
+      body.focus = $("focus").value;
+      if (!$("same-looks").checked) {
+        body.looks = {};
+        $("looks-each").querySelectorAll("fieldset").forEach((f) => { body.looks[f.dataset.product] = checked(`looks-${f.dataset.product}`); });
+      }
+    }
     $("render-error").textContent = "";
     try {
-      await HL.postJSON(root.dataset.rendersUrl, { style, aspect: aspects, motion });
+      await HL.postJSON(root.dataset.rendersUrl, body);
       HL.refresh();
     } catch (err) {
       $("render-error").textContent = err.message;

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from highlighter.trackfile import FrameTrack, Track, TrackObject
 from webapp.videos import selectors, services, storage
+from webapp.videos.selectors import SINGLE_PRODUCT_COLOUR
 from webapp.videos.models import JobStatus, Product, RenderJob, TrackJob, Video
 from webapp.videos.products import MAX_PRODUCTS, palette
 
@@ -307,7 +308,7 @@ def test_a_track_job_from_before_several_products_reads_as_one_product(alice_cli
     job = reviewed_video.current_track
     assert job.products == [] and job.product_ids == ["1"] and job.changed_product == "1"
     [product] = selectors.video_products(video=reviewed_video)
-    assert product["id"] == "1" and product["name"] == "the red ball" and product["colour"] == palette()[0]
+    assert product["id"] == "1" and product["name"] == "the red ball" and product["colour"] == SINGLE_PRODUCT_COLOUR
     overview = alice_client.get(reverse("track-overview", args=[job.id])).json()
     assert [o["name"] for o in overview["objects"]] == ["the red ball"]
     # Corrections of it are recorded as before.

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 
+from highlighter.render.presets import PRODUCT_COLOURS
 from webapp.videos.models import FIRST_PRODUCT, Product, Video
 
 MAX_PRODUCTS = 6  # per video: each one costs tracking time, and the render gets crowded
 DESCRIPTION_MAX = 300  # characters of one description
 NAME_MAX = 200  # characters of a name (``Product.name``)
-# The render's palette when it has one (``highlighter.render``'s ``PRODUCT_COLOURS``); these until then.
-_FALLBACK_COLOURS = ("#00e676", "#ff4081", "#40c4ff", "#ffd740", "#b388ff", "#ff6e40")
 
 
 def palette() -> tuple[str, ...]:
-    from highlighter import render
-    from highlighter.render import presets
-
-    colours = getattr(presets, "PRODUCT_COLOURS", None) or getattr(render, "PRODUCT_COLOURS", None)
-    return tuple(colours) if colours else _FALLBACK_COLOURS
+    """The render's colours for products, in the order products are named."""
+    return PRODUCT_COLOURS
 
 
 def colour_of(product: Product) -> str:

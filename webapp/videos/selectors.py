@@ -52,6 +52,9 @@ def product_dict(*, product: Product) -> dict[str, Any]:
     return {"id": product.slug, "name": product.name, "colour": colour_of(product), "looks": product.looks}
 
 
+SINGLE_PRODUCT_COLOUR = "#00e676"  # rare in product footage, easy to see over the video
+
+
 def video_products(*, video: Video, job: TrackJob | None = None) -> list[dict[str, Any]]:
     """The products ``job`` (default: the current version) follows, in order, with their names,
     colours and prompts. A product without a row (a video from before several products) is named by
@@ -71,7 +74,11 @@ def video_products(*, video: Video, job: TrackJob | None = None) -> list[dict[st
             name = str(prompt.get("text") or "").strip() or f"Product {position + 1}"
             item = {"id": entry["id"], "name": name, "colour": colours[position % len(colours)], "looks": ""}
         item["description"] = prompt.get("text", "")
+        points, boxes = prompt.get("points") or [], prompt.get("boxes") or []  # [x, y, frame, +], [x1, y1, x2, y2, frame]
+        item["clicked_frame"] = int(points[0][2]) if points else int(boxes[0][4]) if boxes else None
         items.append(item)
+    if len(items) == 1:  # one product: the review overlay's colour as it always was (renders use each look's own)
+        items[0]["colour"] = SINGLE_PRODUCT_COLOUR
     return items
 
 
@@ -302,6 +309,7 @@ def video_state(*, video: Video) -> dict[str, Any]:
         "phase": phase,
         "message": message,
         "products": products,
+        "product_names": video.product_names(),  # every product ever named, for the versions' history
         "progress": round(min(overall, 1.0) if not done else 1.0, 4),
         "preview": {
             "status": video.preview.get("status", ""), "error": video.preview.get("error", ""), "frames": preview,

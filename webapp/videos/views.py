@@ -107,7 +107,8 @@ def _upload_page(request: HttpRequest, form: UploadForm, status: int = 200) -> H
 @require_GET
 def video_detail(request: HttpRequest, video_id) -> HttpResponse:
     video = selectors.video_get(user=request.user, video_id=video_id)
-    return render(request, "videos/detail.html", {"video": video, "state": selectors.video_state(video=video)})
+    context = {"video": video, "state": selectors.video_state(video=video), "max_products": MAX_PRODUCTS}
+    return render(request, "videos/detail.html", context)
 
 
 @login_required
@@ -121,6 +122,7 @@ def video_review(request: HttpRequest, video_id) -> HttpResponse:
         "state": selectors.video_state(video=video),
         "proxy_url": storage.presigned_url(video.proxy_key, content_type="video/mp4"),
         "output_form": OutputForm(),
+        "max_products": MAX_PRODUCTS,
     }
     return render(request, "videos/review.html", context)
 
