@@ -496,7 +496,13 @@ def _auto_focus(
     for start, stop in shots:
         view = _moving_mean(views[:, start:stop], width)
         together = _moving_mean(fits[start:stop].astype(float), width) > 1 - 1e-9  # fit all the window long
-        scores = np.vstack([view, np.where(together, view.sum(axis=0), 0.0)])  # the products, then ALL
+        # ALL is taken only where they will fit together for the dwell and half a window to come (or
+        # to the shot's end), so it is not left again at once; it is kept while ``together`` holds.
+        part = np.concatenate([fits[start:stop], [False]])
+        breaks = np.flatnonzero(~part)
+        next_break = breaks[np.searchsorted(breaks, np.arange(stop - start))]
+        lasting = (next_break >= np.minimum(stop - start, np.arange(stop - start) + dwell + width // 2)) & together
+        scores = np.vstack([view, np.where(lasting, view.sum(axis=0), 0.0)])  # the products, then ALL
         current = int(np.argmax(scores[:, 0]))  # a tie goes to a product before ALL, the first before the next
         since = start  # when the camera got to the current target
         out[start] = labels[current]
@@ -506,6 +512,8 @@ def _auto_focus(
                 best = int(np.argmax(view[:, j]))
                 current, since = best, arrival(i, current, best, start, stop)
             else:
+                if current == k:
+                    scores[k, j] = view[:, j].sum()  # while ALL holds, it is scored as such
                 best = int(np.argmax(scores[:, j]))
                 if best != current and i - since >= dwell and scores[best, j] > FOCUS_MARGIN * scores[current, j]:
                     current, since = best, arrival(i, current, best, start, stop)

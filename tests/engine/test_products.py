@@ -278,6 +278,14 @@ def test_auto_focus_leaves_the_pair_when_they_part():
     assert np.abs(np.diff(camera.windows[:, 0])).max() <= 0.55 * W / FPS + 0.5
 
 
+def test_products_that_only_pass_each_other_are_not_framed_together():
+    # The shoes cross the frame past the still bag: they fit one window together for half a second,
+    # too short to frame both (the camera would have to leave the pair at once).
+    track = two_products(100, lambda i: (320, 180), lambda i: (620 - 6 * i, 250), bag_side=60, shoes_side=50)
+    camera = plan_camera(track, aspect=(9, 16))
+    assert ("bag", "shoes") not in camera.focus and set(camera.focus) == {("bag",)}
+
+
 def test_focus_all_widens_the_window_for_products_that_do_not_fit():
     track = still(n=25)
     camera = plan_camera(track, aspect=(9, 16), focus="all")
@@ -303,6 +311,15 @@ def test_focus_by_time_ranges_and_a_cut_cuts():
 
 
 # --- editor outputs per product ---------------------------------------------------------------------
+
+
+def test_product_file_names_are_the_id_and_the_name_in_ascii():
+    from highlighter.render.outputs import product_file_name
+
+    assert product_file_name("bag", "the red bag") == "bag-the-red-bag"
+    assert product_file_name("1", "Äpfel & Birnen!") == "1-apfel-birnen"
+    assert product_file_name("shoes", "Shoes") == "shoes"
+    assert product_file_name("p2", "  ") == "p2"
 
 
 def test_masks_and_crop_paths_per_product(tmp_path):
