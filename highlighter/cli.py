@@ -2,6 +2,7 @@
 
     python -m highlighter track VIDEO --prompt "the red handbag" --out track.json
     python -m highlighter track VIDEO --point 320,180@0 --out track.json
+    python -m highlighter track VIDEO --prompt "the red bag" --prompt "the white sneakers" --out track.json
     python -m highlighter render VIDEO --track track.json --style spotlight --aspect 9:16 --out out.mp4
     python -m highlighter render VIDEO --track two.json --style spotlight,outline,label --focus auto \
         --look shoes=spotlight,glow --colour bag=#ff0066 --out out.mp4
@@ -36,18 +37,76 @@ class _Progress:
             print(file=sys.stderr)
 
 
+class _ProductOption(argparse.Action):
+    """Keeps ``--prompt``, ``--name``, ``--point`` and ``--box`` in the order given (``_track_groups``)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = getattr(namespace, "items", None) or []
+        items.append((self.dest, values))
+        namespace.items = items
+        # The old attributes, for anyone reading them: the last --prompt, every --point and --box.
+        if self.dest in ("point", "box"):
+            setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
+        else:
+            setattr(namespace, self.dest, values)
+
+
+PRODUCTS_HELP = """\
+several products: each product is a group of options, read left to right: an optional --name and
+an optional --prompt (either order), then its --point and --box options. A --prompt or --name that
+the current product already has, or that comes after its clicks or boxes, starts the next product;
+a --point or --box before any --prompt or --name starts the first. So a product can be just a box:
+  track VIDEO --prompt "the red bag" --prompt "the white sneakers" --out track.json
+  track VIDEO --prompt "the red bag" --point 320,180@0 --name shoes --box 10,20,200,240@40 --out t.json
+Product ids (in the track file and file names) are slugs of the names, else of the descriptions
+("red-bag"), else p1, p2...; made unique. One product without --name writes the track file as
+always (version 1); several write version 2 with one object per product."""
+
+
+def _track_groups(items: list[tuple[str, str]]) -> list[dict]:
+    """Groups ``(option, value)`` pairs into products (``PRODUCTS_HELP``): ``{"name", "text", "points", "boxes"}``."""
+    products: list[dict] = []
+    for option, value in items:
+        current = products[-1] if products else None
+        if option in ("prompt", "name"):
+            key = "text" if option == "prompt" else "name"
+            if current is None or current[key] is not None or current["points"] or current["boxes"]:
+                current = {"name": None, "text": None, "points": [], "boxes": []}
+                products.append(current)
+            current[key] = value
+        else:
+            if current is None:
+                current = {"name": None, "text": None, "points": [], "boxes": []}
+                products.append(current)
+            current[option + "s" if option == "point" else "boxes"].append(value)
+    return products
+
+
 def _track(args: argparse.Namespace) -> int:
-    from highlighter.track import track_video
+    from highlighter.track import Product, product_ids, track_video
     from highlighter.track.prompt import Prompt, parse_box, parse_point
 
-    prompt = Prompt(
-        text=args.prompt or "",
-        points=tuple(parse_point(p) for p in args.point),
-        boxes=tuple(parse_box(b) for b in args.box),
-    )
+    groups = _track_groups(getattr(args, "items", None) or [])
+    if not groups:
+        raise SystemExit("track needs a product: --prompt 'the red handbag', --point X,Y@FRAME or --box X1,Y1,X2,Y2@FRAME")
+    prompts = [
+        Prompt(
+            text=g["text"] or "",
+            points=tuple(parse_point(p) for p in g["points"]),
+            boxes=tuple(parse_box(b) for b in g["boxes"]),
+        )
+        for g in groups
+    ]
+    several = len(groups) > 1 or groups[0]["name"] is not None
     progress = _Progress("tracking", sys.stderr.isatty())
     started = time.monotonic()
-    track = track_video(args.video, prompt, backend=args.backend, progress=progress)
+    if not several:
+        track = track_video(args.video, prompts[0], backend=args.backend, progress=progress)
+    else:
+        names = [g["name"] or g["text"] or (f"Product {n}" if len(groups) > 1 else "Product") for n, g in enumerate(groups, 1)]
+        ids = product_ids([g["name"] or g["text"] or "" for g in groups])
+        products = [Product(i, name, prompt) for i, name, prompt in zip(ids, names, prompts)]
+        track = track_video(args.video, products, backend=args.backend, progress=progress)
     progress.done()
     track.save(args.out)
     seconds = time.monotonic() - started
@@ -59,6 +118,10 @@ def _track(args: argparse.Namespace) -> int:
         "backend": track.meta.get("backend"),
         "seconds": round(seconds, 2),
     }
+    if several:
+        summary["products"] = [
+            {"id": o.id, "name": o.name, "visible_fraction": round(o.visible_fraction(), 4)} for o in track.objects
+        ]
     print(json.dumps(summary))
     return 0
 
@@ -181,11 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m highlighter", description="Find, track and highlight a product.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    track = sub.add_parser("track", help="track the product and write a track file (JSON)")
+    track = sub.add_parser(
+        "track", help="track the product(s) and write a track file (JSON)", epilog=PRODUCTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     track.add_argument("video")
-    track.add_argument("--prompt", help="the product, e.g. 'the red handbag'")
-    track.add_argument("--point", action="append", default=[], metavar="X,Y@FRAME", help="a click on the product")
-    track.add_argument("--box", action="append", default=[], metavar="X1,Y1,X2,Y2@FRAME", help="a box around it")
+    track.add_argument("--prompt", action=_ProductOption, help="a product, e.g. 'the red handbag' (again for another product)")
+    track.add_argument("--name", action=_ProductOption, help="the product's name (labels, file names, its id)")
+    track.add_argument("--point", action=_ProductOption, default=[], metavar="X,Y@FRAME", help="a click on the product")
+    track.add_argument("--box", action=_ProductOption, default=[], metavar="X1,Y1,X2,Y2@FRAME", help="a box around it")
     track.add_argument("--backend", default="auto")
     track.add_argument("--out", required=True)
     track.set_defaults(func=_track)

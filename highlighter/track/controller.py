@@ -104,6 +104,8 @@ class TargetController:
         self._since_memory = 0
         self._since_scan = 0
         self.events: list[tuple[int, str]] = []  # (frame, what happened): lost, found, cut
+        self.learned: list[np.ndarray] = []  # vectors added to the memory, for whoever drains them (other products)
+        self._exclude: np.ndarray | None = None  # this frame's pixels of other products (``decide``)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -111,11 +113,20 @@ class TargetController:
         """Begin following ``candidate`` on ``frame`` (its embedding joins the memory)."""
         vector = self.embedder.embed(frame, candidate)
         self.memory.add(vector, frame.index)
+        self.learned.append(vector)
         self._acquire(frame, candidate)
         self._scan_distractors(frame, candidate)
 
     def step(self, frame: WorkFrame, cut: bool = False) -> tuple[np.ndarray | None, float]:
         """The target's mask on ``frame`` (None when not visible) and a confidence 0..1."""
+        return self.apply(frame, self.decide(frame, cut))
+
+    def decide(self, frame: WorkFrame, cut: bool = False, exclude: np.ndarray | None = None) -> Decision:
+        """What this frame shows of the target, before anything is learned from it (``apply``
+        learns). ``exclude``: pixels that belong to something else for sure (another product's
+        fixed mask): candidates lose them, and a re-detection mostly on them is not the target.
+        Several controllers over one frame decide, their masks are made disjoint, then each applies."""
+        self._exclude = exclude if exclude is not None and exclude.any() else None
         if cut:
             self.events.append((frame.index, "cut"))
             self._lose(frame)
@@ -127,12 +138,32 @@ class TargetController:
             self._lose(frame)
         found = self._find(frame)
         if found is None:
+            return Decision("none")
+        return Decision("take", found, self.memory.similarity(found.embedding) if found.embedding is not None else 0.0)
+
+    def apply(self, frame: WorkFrame, decision: Decision, mask: np.ndarray | None = None) -> tuple[np.ndarray | None, float]:
+        """Commit ``decision`` (learn from its mask) and return the mask and the frame's confidence.
+        ``mask``: the decision's mask with pixels given to other products removed (None: as decided);
+        an empty one means the target is not visible on this frame."""
+        cand = decision.candidate
+        if decision.kind == "none" or cand is None:
             return None, 0.0
-        return self._take(frame, found)
+        if mask is not None and mask is not cand.mask:
+            trimmed = Candidate.from_mask(mask, quality=cand.quality, object_score=cand.object_score, source=cand.source)
+            if trimmed is None:
+                if decision.kind == "accept":
+                    self._lose(frame)
+                return None, 0.0
+            trimmed.embedding = cand.embedding
+            cand = trimmed
+        if decision.kind == "take":
+            return self._take(frame, cand)
+        self._accept(frame, cand, decision.similarity)
+        return cand.mask, self._confidence(cand, decision.similarity)
 
     # -- following ------------------------------------------------------------------------------
 
-    def _follow(self, frame: WorkFrame) -> tuple[np.ndarray, float] | None:
+    def _follow(self, frame: WorkFrame) -> Decision | None:
         s = self.settings
         prior = self.kalman.predict() if self.kalman.active else None
         trusted = prior is not None and self.kalman.stable >= s.stable_frames
@@ -148,9 +179,10 @@ class TargetController:
                 candidates.append(c)
             else:
                 same.quality = max(same.quality, c.quality)
+        candidates = self._without_excluded(candidates, 0.0)
         if not candidates:
             return None
-        candidates += self._matching_proposals(frame, candidates)
+        candidates += self._without_excluded(self._matching_proposals(frame, candidates), 0.0)
         last = self.areas[-1] if self.areas else None
         ref = self._reference_area()
         best, best_total, best_sims = None, -np.inf, (0.0, 0.0)
@@ -181,11 +213,10 @@ class TargetController:
                 # that looks more like the target lies within it: either takes over.
                 better = self.memory.similarity(found.embedding) > sim_t + s.reid_margin
                 if _mask_iou(found.mask, best.mask) < 0.5 or better:
-                    return self._take(frame, found)
+                    return Decision("take", found, self.memory.similarity(found.embedding))
             if nearer_lookalike or sim_t < s.drift_similarity:
                 return None
-        self._accept(frame, best, sim_t)
-        return best.mask, self._confidence(best, sim_t)
+        return Decision("accept", best, sim_t)
 
     def _matching_proposals(self, frame: WorkFrame, candidates: list[Candidate]) -> list[Candidate]:
         """SPARROW's dual prompt, for a description: class-agnostic proposals that match the words
@@ -225,6 +256,7 @@ class TargetController:
             and cand.embedding is not None
         ):
             self.memory.add(cand.embedding, frame.index)
+            self.learned.append(cand.embedding)
             self._since_memory = 0
         if self._since_scan >= self.settings.distractors_every:
             self._scan_distractors(frame, cand)
@@ -237,7 +269,7 @@ class TargetController:
             self.areas = (self.areas + [cand.area])[-15:]
 
     def _take(self, frame: WorkFrame, cand: Candidate) -> tuple[np.ndarray, float]:
-        """Follow a re-detected ``cand`` from ``frame`` on."""
+        """Follow a re-detected ``cand`` from ``frame`` on (``apply`` of a "take" decision)."""
         self.events.append((frame.index, "found"))
         self._acquire(frame, cand)
         sim_t = self.memory.similarity(cand.embedding) if cand.embedding is not None else 0.0
@@ -317,7 +349,7 @@ class TargetController:
         text = self.grounder.can_ground()
         support = getattr(self.propagator, "support", None)
         best, best_key = None, -np.inf
-        for c in self._search(frame):
+        for c in self._without_excluded(self._search(frame), 0.5):
             if is_background(c.box, c.area, frame.size):
                 continue
             # A proposal the propagation sees nothing of the target in is something else, however
@@ -344,6 +376,40 @@ class TargetController:
             if key > best_key:
                 best, best_key = c, key
         return best
+
+
+    def _without_excluded(self, candidates: list[Candidate], max_share: float) -> list[Candidate]:
+        """``candidates`` without this frame's excluded pixels; one that loses more than
+        ``max_share`` of its area to them (any, when 0) is dropped when ``max_share`` > 0, else
+        only when nothing is left."""
+        if self._exclude is None:
+            return candidates
+        out = []
+        for c in candidates:
+            lost = np.count_nonzero(c.mask & self._exclude)
+            if not lost:
+                out.append(c)
+                continue
+            if max_share > 0 and lost > max_share * c.area:
+                continue
+            trimmed = Candidate.from_mask(c.mask & ~self._exclude, quality=c.quality, object_score=c.object_score, source=c.source)
+            if trimmed is not None:
+                out.append(trimmed)
+        return out
+
+
+@dataclass
+class Decision:
+    """What ``decide`` made of a frame: ``"accept"`` (the followed mask), ``"take"`` (a re-detected
+    region takes over) or ``"none"`` (not visible); ``similarity`` to the target memory."""
+
+    kind: str
+    candidate: Candidate | None = None
+    similarity: float = 0.0
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        return None if self.candidate is None else self.candidate.mask
 
 
 def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -121,3 +121,120 @@ def _segment_prompt(frame: WorkFrame, grounder: CueGrounder, full: np.ndarray | 
     cand = Candidate.from_mask(mask, source="prompt")
     assert cand is not None  # both segmentations are never empty
     return cand
+
+
+COMMON_FRAME_SHARE = 0.9  # a description's start may move to another product's start frame at this share of its best score
+TAKEN_OVERLAP = 0.5  # a candidate this much (share of its area) on another product's start mask is that product
+
+
+def initial_targets(
+    source: FrameSource, frame_count: int, proposer: Proposer, grounders: list[CueGrounder], embedder: Embedder
+) -> list[InitialTarget]:
+    """``find_initial_target`` for several products of one video, decoding the frames it needs once.
+
+    Clicks and boxes start their products on the prompted frame, as for one product. Descriptions
+    are grounded on the same key frames, one after another in order of their best score; a
+    candidate lying on a product already started on that frame belongs to that product, and a
+    description starts on another product's start frame when it scores nearly as well there
+    (``COMMON_FRAME_SHARE``): the passes before and after a shared start frame decode each frame
+    once. With one grounder this is ``find_initial_target``."""
+    prompted = [g.prompted_frames() for g in grounders]
+    text_only = [i for i, p in enumerate(prompted) if not p]
+    keys = sorted({int(round(k)) for k in np.linspace(0, max(0, frame_count - 1), KEY_FRAMES)}) if text_only else []
+    visual_frames = sorted({p[0] for p in prompted if p})
+    needed = set(keys) | set(visual_frames)
+    frames: dict[int, WorkFrame] = {}
+    for frame in source.forward():
+        if frame.index in needed:
+            frames[frame.index] = WorkFrame(frame.index, frame.rgb.copy())
+        if frame.index >= max(needed):
+            break
+    out: list[InitialTarget | None] = [None] * len(grounders)
+    for i, p in enumerate(prompted):
+        if p:
+            if p[0] not in frames:
+                raise TrackError(f"Frame {p[0]} of the prompt could not be read from the video. Click on an earlier frame.")
+            out[i] = _visual_target(frames[p[0]], proposer, grounders[i], embedder, source.full_frame(p[0]))
+    if text_only:
+        proposals = {f: proposer.propose(frames[f]) for f in sorted(set(keys) | set(visual_frames)) if f in frames}
+        # Each description's best start, alone; then chosen in order of that score, so the clearest
+        # product takes its region first.
+        seen = {i: _seen(frames, proposals, keys, visual_frames, grounders[i]) for i in text_only}
+        order = sorted(text_only, key=lambda i: -max((s for _, _, sc in seen[i] for s in sc), default=0.0))
+        for i in order:
+            taken = [t for t in out if t is not None]
+            out[i] = _text_target(seen[i], keys, taken, embedder)
+    return out  # type: ignore[return-value]
+
+
+def _seen(frames, proposals, keys, extra, grounder) -> list[tuple[WorkFrame, list[Candidate], list[float]]]:
+    """Per frame (key frames and ``extra`` frames), the candidates and their scores for ``grounder``,
+    a region unchanged on most key frames scoring ``STATIC_FACTOR`` of itself."""
+    seen = []
+    for index in sorted(set(keys) | set(extra)):
+        if index not in frames:
+            continue
+        frame = frames[index]
+        cands = [_copy(c) for c in proposals[index]] + grounder.colour_regions(frame)
+        if cands:
+            seen.append((frame, cands, grounder.score(frame, cands)))
+    out = []
+    key_seen = [s for s in seen if s[0].index in keys]
+    for frame, cands, scores in seen:
+        others = [[c.box for c in o] for f, o, _ in key_seen if f is not frame]
+        scores = [s * (STATIC_FACTOR if _static(c, others) else 1.0) for c, s in zip(cands, scores)]
+        out.append((frame, cands, scores))
+    return out
+
+
+def _copy(c: Candidate) -> Candidate:
+    return Candidate(c.mask, c.box, c.area, c.touches_border, c.quality, c.object_score, c.source, c.embedding)
+
+
+def _text_target(seen, keys: list[int], taken: list[InitialTarget], embedder: Embedder) -> InitialTarget:
+    """The start of one description among ``seen`` frames, avoiding the regions ``taken`` by
+    products already started on the same frame; the key-frame seeds as ``find_initial_target``."""
+    found: list[tuple[float, WorkFrame, Candidate]] = []
+    for frame, cands, scores in seen:
+        on_frame = [t.candidate.mask for t in taken if t.frame.index == frame.index]
+        ranked = [
+            (s, c) for s, c in zip(scores, cands)
+            if not any(np.count_nonzero(c.mask & m) > TAKEN_OVERLAP * c.area for m in on_frame)
+        ]  # fmt: skip
+        if ranked:
+            s, c = max(ranked, key=lambda sc: sc[0])
+            found.append((s, frame, c))
+    on_keys = [f for f in found if f[1].index in keys]
+    if not on_keys or max(f[0] for f in on_keys) < MIN_TEXT_SCORE:
+        raise TrackError(
+            "No product matching the description was found in the video. "
+            "Check the colour or shape words, or click on the product instead."
+        )
+    score, frame, cand = max(on_keys, key=lambda f: (f[0], -f[1].index))
+    # Another product's start frame, when this description is nearly as sure there.
+    starts = {t.frame.index for t in taken}
+    common = [f for f in found if f[1].index in starts and f[1].index != frame.index and f[0] >= COMMON_FRAME_SHARE * score]
+    if common and frame.index not in starts:
+        score, frame, cand = max(common, key=lambda f: (f[0], -f[1].index))
+    anchor = embedder.embed(frame, cand)
+    seeds = []
+    for s, f, c in on_keys:
+        if f.index != frame.index and s >= 0.7 * score:
+            vector = embedder.embed(f, c)
+            if float(vector @ anchor) >= 0.85:
+                seeds.append((f.index, vector))
+    return InitialTarget(frame, cand, float(score), seeds)
+
+
+def _visual_target(
+    frame: WorkFrame, proposer: Proposer, grounder: CueGrounder, embedder: Embedder, full: np.ndarray | None
+) -> InitialTarget:
+    """``_from_visual_prompt`` on an already decoded ``frame``."""
+    cands = [_copy(c) for c in proposer.propose(frame)]
+    scores = grounder.score(frame, cands) if cands else []
+    own = _segment_prompt(frame, grounder, full)
+    own_score = grounder.score(frame, [own])[0]
+    best = int(np.argmax(scores)) if scores else -1
+    if best < 0 or own_score + PROMPT_BONUS >= scores[best]:
+        return InitialTarget(frame, own, float(own_score))
+    return InitialTarget(frame, cands[best], float(scores[best]))

@@ -31,6 +31,7 @@ class WorkFrame:
 
     def __init__(self, index: int, rgb: np.ndarray) -> None:
         self.index, self.rgb = index, rgb
+        self.cache: dict = {}  # what several parts (or several products' parts) compute of this frame once
         self._hsv: np.ndarray | None = None
         self._grey: np.ndarray | None = None
 

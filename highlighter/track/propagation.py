@@ -97,6 +97,8 @@ class LabelPropagator:
         self._pending: tuple[int, _Crop, torch.Tensor, torch.Tensor] | None = None
         self._template: np.ndarray | None = None  # the last mask the memory learned, moved along since
         self._searched: tuple[int, np.ndarray] | None = None  # the last search: frame index, probability map
+        self._stepped: tuple[int, np.ndarray] | None = None  # the last step: frame index, probability map
+        self._others: dict[str, _Entry] = {}  # crops of other products, labelled "not the target"
 
     # -- the Propagator interface ---------------------------------------------------------------
 
@@ -162,6 +164,34 @@ class LabelPropagator:
         entry = _Entry(features, positions, self._labels(target, crop))
         self._lookalikes = (self._lookalikes + [entry])[-keep:] if keep else []
 
+    def remember_other(self, key: str, frame: WorkFrame, other: np.ndarray, target: np.ndarray | None) -> None:
+        """Keep a crop of another product (``key``) as a counter-example, as ``remember_lookalike``
+        does for lookalikes, one per product (the latest replaces the earlier): another product is
+        a lookalike that is always around. The crop is centred on the other product (on its pixel
+        nearest the target when the target is visible), at the target's crop size."""
+        ys, xs = np.nonzero(other)
+        if xs.size == 0:
+            return
+        if target is not None and target.any():
+            tx, ty, tw, th = _box(target)
+            nearest = int(np.argmin((xs - (tx + tw / 2)) ** 2 + (ys - (ty + th / 2)) ** 2))
+            cx, cy = float(xs[nearest]), float(ys[nearest])
+        else:
+            ox, oy, ow, oh = _box(other)
+            tw = th = float(np.sqrt(np.median(self._areas))) if self._areas else max(ow, oh)
+            cx, cy = ox + ow / 2, oy + oh / 2
+            target = np.zeros_like(other)
+        side = self.settings.context * max(tw, th, 16.0)
+        crop = _Crop(cx - side / 2, cy - side / 2, side)
+        features, positions = self._crop_features(frame, crop)
+        self._others[key] = _Entry(features, positions, self._labels(target, crop))
+
+    def probability(self, frame: WorkFrame, *, search: bool = False) -> np.ndarray | None:
+        """The propagated probability map of ``frame`` (working size, 0..1): of the last ``step``
+        of that frame (of its ``search`` with ``search``); None when that did not run on it."""
+        done = self._searched if search else self._stepped
+        return done[1] if done is not None and done[0] == frame.index else None
+
     def support(self, frame: WorkFrame, mask: np.ndarray) -> float:
         """How much the region ``mask`` of ``frame`` looks like the target to the propagation: the
         mean of ``search``'s probability over it (0..1)."""
@@ -184,9 +214,10 @@ class LabelPropagator:
         crop = self._crop_for(self.prior or (x + moved_by[0], y + moved_by[1], w, h))
         features, positions = self._crop_features(frame, crop)
         self._pending = (frame.index, crop, features, positions)
-        memory = [self._first, *self._long, *self._recent, *self._lookalikes]
+        memory = [self._first, *self._long, *self._recent, *self._lookalikes, *self._others.values()]
         cells = self._propagate(features, positions, memory, crop.side * s.radius)
         prob = self._paste(cells, crop, (width, height))
+        self._stepped = (frame.index, prob)
         roi = self._roi(prob)
         x0, y0, x1, y1 = roi
         assert self._prev is not None
@@ -229,11 +260,14 @@ class LabelPropagator:
         pw, ph = -(-sw // 16) * 16, -(-sh // 16) * 16
         image = np.zeros((ph, pw, 3), np.uint8)
         image[:sh, :sw] = cv2.resize(frame.rgb, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else frame.rgb
-        dense = self.features.dense(image)
+        key = ("search-dense", pw, ph)  # the same whole frame for every product: one network pass
+        if key not in frame.cache:
+            frame.cache[key] = self.features.dense(image)
+        dense = frame.cache[key]
         gh, gw = dense.shape[1:]
         ys, xs = np.mgrid[0:gh, 0:gw]
         positions = np.stack([(xs.ravel() + 0.5) * STRIDE / scale, (ys.ravel() + 0.5) * STRIDE / scale], 1)
-        memory = [self._first, *self._long, *self._lookalikes]
+        memory = [self._first, *self._long, *self._lookalikes, *self._others.values()]
         cells = self._propagate(torch.from_numpy(dense.reshape(dense.shape[0], -1)), torch.from_numpy(positions.astype(np.float32)), memory, None)
         grid = cells.reshape(gh, gw)[: int(np.ceil(sh / STRIDE)), : int(np.ceil(sw / STRIDE))]
         prob = cv2.resize(grid.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)

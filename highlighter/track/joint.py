@@ -1,0 +1,479 @@
+"""Several products of one video, tracked together: the ``memory`` backend's joint driver.
+
+One job, one decoder: every product gets its own ``TargetController`` (memories, Kalman prior,
+propagator, re-detection, as for one product), and all of them step over the same decoded frame.
+What the products share is computed once per frame: the decode and resize, cut detection, the
+class-agnostic proposals, the whole-frame features a search or a lookalike scan needs, and the
+appearance vector of a region several products look at (``WorkFrame.cache``).
+
+Products know each other:
+
+- each product's appearance (its start and every vector its target memory learns) joins the
+  others' distractor memories, so a re-detection that looks more like another product is refused
+  and a followed mask that slid onto another product is dropped;
+- when two products come near each other, each one's crop of the other joins the other's
+  propagation memory as a counter-example (``LabelPropagator.remember_other``), so the propagation
+  labels the other product's cells "not the target";
+- a pixel belongs to at most one product on every frame. All controllers first ``decide`` on the
+  frame; where their masks overlap, each pixel goes to the product whose propagation is surest of
+  it (the propagated probability, plus a little for the product that held it on the last frame);
+  only then does each controller ``apply`` (learn from) its mask. A product left with a sliver of
+  what it decided, that is also a sliver of its usual size, is not visible on that frame.
+
+Start frames may differ (a box on frame 40 for one product, a description found best on frame 12
+for another). The driver then decodes backwards once from the latest start frame to frame 0 (each
+product joining that pass at its own start frame) and forwards once from the earliest start
+frame to the end (each product joining at its own start frame); a frame between two start frames
+is decoded once per direction, whatever the number of products. Where one product's mask on a
+frame is settled already (its start mask, or the backward pass's), the others treat its pixels as
+taken (``decide(exclude=...)``). A correction's re-run treats the previous track's other objects
+the same way (``exclude``): their pixels are never given to it, and their appearance is known.
+
+Frames are yielded in order, one row (a ``FrameTrack`` per product) per frame; the rows held
+until then are the compact encoded frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from highlighter.errors import TrackError
+from highlighter.media import VideoInfo
+from highlighter.track.backends import NO_CUE_MESSAGE
+from highlighter.track.controller import ControllerSettings, Decision, TargetController
+from highlighter.track.embedding import AppearanceEmbedder
+from highlighter.track.features import ImageNetFeatures
+from highlighter.track.frames import FrameSource, work_size
+from highlighter.track.grounding import CueGrounder
+from highlighter.track.initialise import InitialTarget, initial_targets
+from highlighter.track.memory import DistractorMemory, TargetMemory
+from highlighter.track.parts import Candidate, WorkFrame
+from highlighter.track.product import Product
+from highlighter.track.propagation import LabelPropagator, _box
+from highlighter.track.proposals import ColourSegmentProposer
+from highlighter.track.shots import MIN_SHOT_SECONDS, frame_histogram, is_cut
+from highlighter.trackfile import FrameTrack, decode_mask, encode_mask
+
+TWIN_SIMILARITY = 0.95  # another product this alike to a product's memory is not a distractor of it (twins)
+HELD_BONUS = 0.1  # an overlapping pixel leans to the product that held it on the last frame
+SLIVER = 0.3  # a product left with less than this share of its decided mask and of its usual area is not visible
+NEAR_EVERY = 5  # frames between two crops of a nearby product kept as a counter-example
+
+
+class SharedProposer:
+    """The proposer's regions of a frame, computed once per frame for every product; each caller
+    gets its own ``Candidate`` objects (controllers set their quality, source and embedding)."""
+
+    def __init__(self, proposer: Any) -> None:
+        self.proposer = proposer
+
+    def propose(self, frame: WorkFrame) -> list[Candidate]:
+        if "proposals" not in frame.cache:
+            frame.cache["proposals"] = self.proposer.propose(frame)
+        return [_copy(c) for c in frame.cache["proposals"]]
+
+
+class SharedEmbedder:
+    """The embedder's vector of a region, computed once per frame for every product looking at
+    the very same mask (the same array, from ``SharedProposer``)."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+
+    def embed(self, frame: WorkFrame, candidate: Candidate) -> np.ndarray:
+        done = frame.cache.setdefault("embeddings", [])
+        for mask, box, vector in done:
+            if mask is candidate.mask and box == candidate.box:
+                return vector
+        vector = self.embedder.embed(frame, candidate)
+        done.append((candidate.mask, candidate.box, vector))
+        return vector
+
+
+def _copy(c: Candidate) -> Candidate:
+    return Candidate(c.mask, c.box, c.area, c.touches_border, c.quality, c.object_score, c.source, c.embedding)
+
+
+class _Known:
+    """Masks settled before a frame is stepped, by key: the previous track's other objects
+    (``exclude``), each product's start mask and the backward pass's held frames."""
+
+    def __init__(self, exclude: list[Any], info: VideoInfo, work: tuple[int, int]) -> None:
+        self.exclude, self.info, self.work = exclude, info, work
+
+    def excluded(self, index: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{key: (working-size mask, video-size mask)}`` of the excluded objects visible on ``index``."""
+        out = {}
+        for obj in self.exclude:
+            if index < len(obj.frames) and obj.frames[index].visible and obj.frames[index].mask is not None:
+                full = decode_mask(obj.frames[index].mask)
+                out[f"exclude:{obj.id}"] = (self.to_work(full), full)
+        return out
+
+    def to_work(self, full: np.ndarray) -> np.ndarray:
+        """A video-size mask at the working size; a working pixel any of whose area is in it counts."""
+        if full.shape[::-1] == self.work:
+            return full.copy()
+        return cv2.resize(full.astype(np.uint8) * 255, self.work, interpolation=cv2.INTER_AREA) > 0
+
+
+class JointTracker:
+    """Tracks several ``Product``s of one video together (module docstring). ``track`` yields one
+    row per frame, in order: a ``FrameTrack`` per product, in the products' order."""
+
+    name = "memory"
+
+    def __init__(self, products: list[Product], info: VideoInfo, *, exclude: list[Any] | None = None, max_side: int = 480) -> None:
+        self.products, self.info = products, info
+        self.fps = info.fps or 25.0
+        self.work_size = work_size(info, max_side)
+        scale = (self.work_size[0] / info.width, self.work_size[1] / info.height)
+        self.grounders = [CueGrounder(p.prompt, scale) for p in products]
+        for p, g in zip(products, self.grounders):
+            if not g.can_ground() and not g.prompted_frames():
+                raise TrackError(NO_CUE_MESSAGE if len(products) == 1 else f"{p.label}: {NO_CUE_MESSAGE}")
+        self.proposer = SharedProposer(ColourSegmentProposer())
+        self.features = ImageNetFeatures()
+        self.embedder = SharedEmbedder(AppearanceEmbedder(self.features))
+        self.settings = ControllerSettings()
+        self.known = _Known(list(exclude or []), info, self.work_size)
+        self._cuts: set[int] = set()
+        self.object_meta: list[dict[str, Any]] = [
+            {"colour": g.colour or "learned from the prompt"} for g in self.grounders
+        ]
+        self.decoded = 0  # frames decoded by the tracking passes (not the start frames' search)
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return {"work_size": list(self.work_size)}
+
+    def shots(self, frame_count: int) -> list[list[int]]:
+        starts = [0, *sorted(c for c in self._cuts if 0 < c < frame_count)]
+        ends = [s - 1 for s in starts[1:]] + [frame_count - 1]
+        return [[s, e] for s, e in zip(starts, ends)]
+
+    # -- the passes -----------------------------------------------------------------------------
+
+    def track(self, video_path: str | Path, analysed: Callable[[int], Any] | None = None) -> Iterator[list[FrameTrack]]:
+        n = self.info.frame_count
+        source = FrameSource(video_path, self.info, self.work_size)
+        try:
+            inits = initial_targets(source, n, self.proposer, self.grounders, self.embedder)
+        except TrackError as e:
+            if len(self.products) == 1:
+                raise
+            raise TrackError(f"{self._which_failed(source, n, e)}{e}") from e
+        self._settle_starts(inits)
+        starts = [t.frame.index for t in inits]
+        first, last = min(starts), max(starts)
+        for i, t in enumerate(inits):
+            self.object_meta[i].update({"init_frame": t.frame.index, "init_score": round(t.score, 3)})
+        self._vectors = [self.embedder.embed(t.frame, t.candidate) for t in inits]
+        self._events: list[list[tuple[int, str]]] = [[] for _ in inits]
+        steps = last + (n - first)  # frames analysed: backwards from the last start, forwards from the first
+        count = 0
+
+        def done() -> None:
+            nonlocal count
+            count += 1
+            if analysed is not None:
+                analysed(max(1, round(count * n / max(1, steps))))
+
+        min_gap = max(1, int(round(MIN_SHOT_SECONDS * self.fps)))
+        held: dict[int, list[FrameTrack | None]] = {}
+        held_work: dict[int, dict[int, dict]] = {}  # frame -> product -> working-size RLE of the backward pass
+        if last > 0:
+            controllers: dict[int, TargetController] = {}
+            self._last_masks: dict[int, np.ndarray] = {}
+            top = next(t for t in inits if t.frame.index == last)
+            previous, last_cut = frame_histogram(top.frame.rgb), None
+            for frame in source.backward(last):
+                self.decoded += 1
+                f = frame.index
+                hist = frame_histogram(frame.rgb)
+                cut = is_cut(hist, previous) and (last_cut is None or last_cut - (f + 1) >= min_gap)
+                previous = hist
+                if cut:
+                    self._cuts.add(f + 1)
+                    last_cut = f + 1
+                active = [i for i, s in enumerate(starts) if s > f]
+                for i in active:
+                    if i not in controllers:
+                        controllers[i] = self._controller(i, inits)
+                fixed = self._fixed(f, inits, starts, {}, {})
+                masks = self._step(frame, cut, active, controllers, fixed)
+                held[f], held_work[f] = self._row(f, inits, starts, masks, fixed, active)
+                done()
+            for i, c in controllers.items():
+                self._events[i] += c.events
+            del controllers
+        for f in range(first):
+            yield held.pop(f)  # type: ignore[misc]
+            held_work.pop(f, None)
+        # The first start frame: the backward pass's products, and the products starting there.
+        fixed = self._fixed(first, inits, starts, held.get(first, []), held_work.get(first, {}))
+        row, _ = self._row(first, inits, starts, {}, fixed, [])
+        yield self._merge(held.pop(first, None), row)
+        held_work.pop(first, None)
+        done()
+        controllers = {}
+        self._last_masks = {}
+        first_frame = next(t for t in inits if t.frame.index == first)
+        previous, last_cut = frame_histogram(first_frame.frame.rgb), max(self._cuts, default=0)
+        for frame in source.forward(first + 1):
+            self.decoded += 1
+            f = frame.index
+            hist = frame_histogram(frame.rgb)
+            if f <= last:
+                cut = f in self._cuts  # seen by the backward pass already
+            else:
+                cut = is_cut(previous, hist) and f - last_cut >= min_gap
+                if cut:
+                    self._cuts.add(f)
+                    last_cut = f
+            previous = hist
+            active = [i for i, s in enumerate(starts) if s < f]
+            for i in active:
+                if i not in controllers:
+                    controllers[i] = self._controller(i, inits)
+            fixed = self._fixed(f, inits, starts, held.get(f, []), held_work.get(f, {}))
+            masks = self._step(frame, cut, active, controllers, fixed)
+            row, _ = self._row(f, inits, starts, masks, fixed, active)
+            yield self._merge(held.pop(f, None), row)
+            held_work.pop(f, None)
+            done()
+        for i, c in controllers.items():
+            self._events[i] += c.events
+        for i, events in enumerate(self._events):
+            self.object_meta[i]["events"] = sorted(events)
+
+    def _which_failed(self, source: FrameSource, n: int, error: TrackError) -> str:
+        """``"<name>: "`` of the first product whose start cannot be found alone (for the message)."""
+        for p, g in zip(self.products, self.grounders):
+            try:
+                initial_targets(source, n, self.proposer, [g], self.embedder)
+            except TrackError:
+                return f"{p.label}: "
+        return ""
+
+    def _settle_starts(self, inits: list[InitialTarget]) -> None:
+        """Start masks on one frame made disjoint (a product listed earlier keeps a shared pixel),
+        and none on an excluded object's pixels."""
+        for i, t in enumerate(inits):
+            mask = t.candidate.mask.copy()
+            for j in range(i):
+                if inits[j].frame.index == t.frame.index:
+                    mask &= ~inits[j].candidate.mask
+            for work, _ in self.known.excluded(t.frame.index).values():
+                mask &= ~work
+            if not mask.any():
+                raise TrackError(
+                    f"{self.products[i].label} was found where another product is, on frame {t.frame.index}. "
+                    "Click on it or draw a box around it on a frame where it is apart."
+                )
+            if not np.array_equal(mask, t.candidate.mask):
+                cand = Candidate.from_mask(mask, quality=t.candidate.quality, object_score=t.candidate.object_score,
+                                           source=t.candidate.source)  # fmt: skip
+                assert cand is not None
+                inits[i] = InitialTarget(t.frame, cand, t.score, t.seeds)
+
+    def _controller(self, i: int, inits: list[InitialTarget]) -> TargetController:
+        """Product ``i``'s controller for a pass, started on its start frame and told the others."""
+        init = inits[i]
+        controller = TargetController(
+            self.proposer,
+            self.grounders[i],
+            LabelPropagator(features=self.features),
+            self.embedder,
+            TargetMemory(),
+            DistractorMemory(),
+            self.settings,
+        )
+        controller.start(init.frame, init.candidate)
+        for index, vector in init.seeds:
+            controller.memory.add(vector, index)
+        controller.learned.clear()
+        for j, vector in enumerate(self._vectors):
+            if j != i:
+                self._add_distractor(controller, vector)
+        for key, (work, _) in self.known.excluded(init.frame.index).items():
+            self._learn_other(controller, key, init.frame, work, init.candidate.mask, embed=True)
+        for j, other in enumerate(inits):
+            if j != i and other.frame.index == init.frame.index and _near(other.candidate.mask, init.candidate.mask):
+                controller.propagator.remember_other(self.products[j].id, init.frame, other.candidate.mask, init.candidate.mask)
+        controller.since_others = 0  # type: ignore[attr-defined]
+        return controller
+
+    def _fixed(self, f: int, inits, starts, held_row, held_work_row) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Masks settled on frame ``f`` before its step: ``{key: (working mask, video mask)}``:
+        the excluded objects', the start masks of the products starting on ``f`` (less the excluded
+        objects' pixels) and the backward pass's held masks."""
+        fixed = dict(self.known.excluded(f))
+        taken = None
+        for _, full in fixed.values():
+            taken = full.copy() if taken is None else taken | full
+        for i, s in enumerate(starts):
+            if s == f:
+                work = inits[i].candidate.mask
+                full = self._upscale(work)
+                if taken is not None:
+                    full &= ~taken
+                    taken |= full
+                else:
+                    taken = full.copy()
+                fixed[self.products[i].id] = (work, full)
+        for i, ft in enumerate(held_row or []):
+            if ft is not None and ft.visible and ft.mask is not None and starts[i] != f:
+                work = decode_mask(held_work_row[i]) if i in held_work_row else self.known.to_work(decode_mask(ft.mask))
+                fixed[self.products[i].id] = (work, decode_mask(ft.mask))
+        return fixed
+
+    # -- one frame ------------------------------------------------------------------------------
+
+    def _step(self, frame: WorkFrame, cut: bool, active: list[int], controllers, fixed) -> dict[int, tuple[np.ndarray | None, float]]:
+        """Every active product's mask on ``frame`` (working size, disjoint) and confidence."""
+        exclude = None
+        if fixed:
+            exclude = np.zeros(frame.size[::-1], bool)
+            for work, _ in fixed.values():
+                exclude |= work
+        decisions = {i: controllers[i].decide(frame, cut, exclude) for i in active}
+        trimmed = self._resolve(frame, decisions, controllers)
+        out = {i: controllers[i].apply(frame, decisions[i], trimmed.get(i)) for i in active}
+        self._last_masks = {i: m for i, (m, _) in out.items() if m is not None}
+        self._share(frame, active, controllers, out, fixed, decisions)
+        return out
+
+    def _resolve(self, frame: WorkFrame, decisions: dict[int, Decision], controllers) -> dict[int, np.ndarray]:
+        """Each decided mask less the pixels another product is surer of (module docstring)."""
+        claims = {i: d.mask for i, d in decisions.items() if d.mask is not None}
+        if len(claims) < 2:
+            return {}
+        stack = np.stack(list(claims.values()))
+        overlap = stack.sum(axis=0) > 1
+        if not overlap.any():
+            return {}
+        keys = list(claims)
+        strength = np.full(stack.shape, -np.inf, np.float32)
+        for k, i in enumerate(keys):
+            d = decisions[i]
+            prob = controllers[i].propagator.probability(frame, search=d.kind == "take")
+            value = prob[overlap] if prob is not None else np.full(np.count_nonzero(overlap), d.candidate.object_score, np.float32)
+            last = self._last_masks.get(i)
+            if last is not None and last.shape == overlap.shape:
+                value = value + HELD_BONUS * last[overlap]
+            strength[k][overlap] = np.where(claims[i][overlap], value, -np.inf)
+        winner = np.argmax(strength[:, overlap], axis=0)
+        out = {}
+        for k, i in enumerate(keys):
+            lost = np.zeros_like(overlap)
+            lost[overlap] = winner != k
+            lost &= claims[i]
+            if not lost.any():
+                continue
+            mask = claims[i] & ~lost
+            kept = np.count_nonzero(mask)
+            ref = controllers[i]._reference_area()
+            if kept < SLIVER * np.count_nonzero(claims[i]) and (ref is None or kept < SLIVER * ref):
+                mask = np.zeros_like(mask)
+            out[i] = mask
+        return out
+
+    def _share(self, frame: WorkFrame, active: list[int], controllers, out, fixed, decisions) -> None:
+        """What each product learned of itself joins the others' distractors; a product near
+        another keeps a crop of it as a counter-example (every ``NEAR_EVERY`` frames)."""
+        learned = {i: controllers[i].learned[:] for i in active}
+        for i in active:
+            controllers[i].learned.clear()
+        for i in active:
+            c = controllers[i]
+            for j, vectors in learned.items():
+                if j != i:
+                    for v in vectors:
+                        self._add_distractor(c, v)
+            c.since_others += 1
+            own = out[i][0]
+            if own is None or c.since_others < NEAR_EVERY:
+                continue
+            others = {self.products[j].id: out[j][0] for j in active if j != i and out[j][0] is not None}
+            others.update({k: work for k, (work, _) in fixed.items()})
+            for key, mask in others.items():
+                if _near(mask, own):
+                    self._learn_other(c, key, frame, mask, own, embed=key.startswith("exclude:"))
+                    c.since_others = 0
+
+    def _learn_other(self, c: TargetController, key: str, frame: WorkFrame, mask: np.ndarray, own: np.ndarray | None, *, embed: bool) -> None:
+        if not mask.any():
+            return
+        c.propagator.remember_other(key, frame, mask, own)
+        if embed:
+            cand = Candidate.from_mask(mask, source="other")
+            if cand is not None:
+                self._add_distractor(c, self.embedder.embed(frame, cand))
+
+    def _add_distractor(self, c: TargetController, vector: np.ndarray) -> None:
+        if len(c.memory) == 0 or c.memory.similarity(vector) < TWIN_SIMILARITY:
+            c.distractors.add(vector)
+
+    # -- rows -----------------------------------------------------------------------------------
+
+    def _row(self, f: int, inits, starts, masks, fixed, active) -> tuple[list[FrameTrack | None], dict[int, dict]]:
+        """Frame ``f``'s ``FrameTrack`` per product decided here (None for the others), disjoint at
+        the video's size too, and the working-size RLE of the stepped ones."""
+        time = f / self.fps
+        row: list[FrameTrack | None] = [None] * len(self.products)
+        claimed = None
+        for _, full in fixed.values():
+            claimed = full.copy() if claimed is None else claimed | full
+        for i, s in enumerate(starts):
+            if s == f:
+                row[i] = self._encode(f, time, fixed[self.products[i].id][1], inits[i].score)
+        work: dict[int, dict] = {}
+        for i in active:
+            mask, score = masks[i]
+            if mask is None or not mask.any():
+                row[i] = FrameTrack.hidden(f, time)
+                continue
+            full = self._upscale(mask)
+            if claimed is not None:
+                full &= ~claimed
+                claimed |= full
+            else:
+                claimed = full.copy()
+            row[i] = self._encode(f, time, full, score)
+            work[i] = encode_mask(mask)
+        return row, work
+
+    def _merge(self, a: list[FrameTrack | None] | None, b: list[FrameTrack | None]) -> list[FrameTrack]:
+        out = [x if x is not None else y for x, y in zip(a or [None] * len(b), b)]
+        assert all(x is not None for x in out)
+        return out  # type: ignore[return-value]
+
+    def _upscale(self, mask: np.ndarray) -> np.ndarray:
+        if mask.shape[::-1] == (self.info.width, self.info.height):
+            return mask.copy()
+        # As one product's driver: linear interpolation then a 50% threshold.
+        up = cv2.resize(mask.astype(np.uint8) * 255, (self.info.width, self.info.height), interpolation=cv2.INTER_LINEAR)
+        return up > 127
+
+    def _encode(self, f: int, time: float, full: np.ndarray, score: float) -> FrameTrack:
+        if not full.any():
+            return FrameTrack.hidden(f, time)
+        return FrameTrack.from_mask(f, time, full, float(np.clip(score, 0.0, 1.0)))
+
+
+def _near(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two masks' boxes are within one crop of each other (the larger box's long side)."""
+    ax, ay, aw, ah = _box(a)
+    bx, by, bw, bh = _box(b)
+    if aw == 0 or bw == 0:
+        return False
+    reach = max(aw, ah, bw, bh)
+    gap_x = max(0.0, max(ax, bx) - min(ax + aw, bx + bw))
+    gap_y = max(0.0, max(ay, by) - min(ay + ah, by + bh))
+    return gap_x <= reach and gap_y <= reach
