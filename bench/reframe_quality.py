@@ -22,6 +22,13 @@ per frame, which on a 640 px frame is as large as the whole difference being mea
 
 Scenarios come from ``highlighter.eval.scenarios`` when present (smooth, crossing, occlusion, exit,
 cut, camera pan ...), otherwise from ``highlighter.eval.synthetic.moving_object_scene``.
+
+``--multi`` adds the focus camera on the several-product families (``highlighter.eval.multi``, truth
+tracks, ``focus="auto"``): ``focus_inside_crop``, the share of frames whose product in focus is
+visible (outside the glides between products) and inside the window; ``switches_per_minute`` against
+a camera that would take the product most in view on each frame (``naive_switches_per_minute``);
+the shortest hold between two switches in a shot; the share of frames that frame all products; and
+the largest single-frame move within a shot.
 """
 
 from __future__ import annotations
@@ -121,12 +128,81 @@ def containment(windows: np.ndarray, track: Track, zone) -> tuple[int, int, int]
     return visible, inside, safe
 
 
+def multi_focus(seeds: int, aspect: tuple[int, int], motion: str, zone_name: str) -> dict:
+    """The focus camera on the several-product families (see the module docstring)."""
+    from highlighter.eval.multi import MULTI_FAMILIES, build_multi, truth_of
+    from highlighter.render.presets import motion as motion_preset
+    from highlighter.render.reframe import ALL, focus_targets
+    from highlighter.trackfile import TrackObject
+
+    zone = SAFE_ZONES[zone_name]
+    frames = inside = framed = all_frames = switches = naive = 0
+    seconds, holds, moves = 0.0, [], []
+    per = {}
+    for family in MULTI_FAMILIES:
+        for seed in range(seeds):
+            scenario = build_multi(family, seed)
+            truth = truth_of(scenario)
+            n, fps = scenario.frame_count, scenario.fps
+            objects = [TrackObject(p.id, p.name, p.prompt,
+                                   [FrameTrack.from_mask(i, i / fps, truth.product_mask(i, k), 1.0) for i in range(n)])
+                       for k, p in enumerate(scenario.products)]  # fmt: skip
+            starts = [*truth.shot_starts(), n]
+            video = {"width": scenario.width, "height": scenario.height, "fps": fps, "frame_count": n}
+            track = Track(video, shots=[[a, b - 1] for a, b in zip(starts[:-1], starts[1:]) if b > a], objects=objects)
+            camera = plan_camera(track, aspect=aspect, motion=motion, safe_zone=zone)
+            cw, ch = window_size(track.width, track.height, aspect)
+            m = motion_preset(motion)
+            targets, labels, _ = focus_targets(
+                track, "auto", fits=(cw * (1 - zone.left - zone.right), ch * (1 - zone.top - zone.bottom)),
+                shots=shot_ranges(track.shots, n), speed=(m.max_speed * track.width / fps, m.max_speed * track.height / fps),
+            )  # fmt: skip
+            ok = seen = 0
+            for i, (x, y, w, h) in enumerate(camera.windows.tolist()):
+                if np.isnan(targets[i, 0]):
+                    continue  # hidden, or the camera gliding to a new product
+                seen += 1
+                bx, by, bw, bh = targets[i]
+                ok += x - 0.5 <= bx and bx + bw <= x + w + 0.5 and y - 0.5 <= by and by + bh <= y + h + 0.5
+            frames += n
+            framed += seen
+            inside += ok
+            all_frames += sum(label == ALL for label in labels)
+            seconds += n / fps
+            ranges = shot_ranges(track.shots, n)
+            areas = np.array([[o.frames[i].box[2] * o.frames[i].box[3] if o.frames[i].visible else 0.0 for i in range(n)]
+                              for o in objects])  # fmt: skip
+            for start, stop in ranges:
+                cuts = [i for i in range(start + 1, stop) if labels[i] != labels[i - 1]]
+                switches += len(cuts)
+                holds += (np.diff(cuts) / fps).tolist() if len(cuts) > 1 else []
+                best = np.argmax(areas[:, start:stop], axis=0)
+                naive += int((np.diff(best) != 0).sum())
+                centres = camera.windows[start:stop, :2] + camera.windows[start:stop, 2:] / 2
+                if stop - start >= 2:
+                    moves += np.hypot(*np.diff(centres, axis=0).T).tolist()
+            per[f"{family}/{seed}"] = {"focus_inside_crop": round(ok / max(1, seen), 4),
+                                       "switches": sum(labels[i] != labels[i - 1] for i in range(1, n))}  # fmt: skip
+    return {
+        "scenarios": len(per),
+        "focus_inside_crop": round(inside / max(1, framed), 4),
+        "followed_frames": framed,
+        "switches_per_minute": round(switches / seconds * 60, 2),
+        "naive_switches_per_minute": round(naive / seconds * 60, 2),
+        "shortest_hold_s": round(min(holds), 2) if holds else None,
+        "all_products_framed": round(all_frames / frames, 4),
+        "max_move_px": round(max(moves), 1),
+        "per_scenario": per,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--aspect", default="9:16")
     parser.add_argument("--motion", default="default")
     parser.add_argument("--safe-zone", default="default")
+    parser.add_argument("--multi", action="store_true", help="also the focus camera on the several-product families")
     args = parser.parse_args()
     aspect, zone = parse_aspect(args.aspect), SAFE_ZONES[args.safe_zone]
     tracks = [(name, truth_track(*spec)) for name, *spec in scenarios(args.seeds)]
@@ -164,6 +240,8 @@ def main() -> None:
             "shot_modes": modes,
             "per_scenario": per,
         }
+    if args.multi:
+        result["several_products"] = multi_focus(args.seeds, aspect, args.motion, args.safe_zone)
     result["targets"] = {"inside_crop": ">= 0.99", "accel_reduction": ">= 5"}
     print(json.dumps(result, indent=2))
 
