@@ -144,7 +144,10 @@ def plan_looks(
     lists: list[list[str]] = []
     for index in range(len(track.objects)):
         product = chosen.get(index)
-        own = list(product.styles) if product is not None and product.styles is not None else list(styles)
+        if product is not None and product.styles is not None:
+            own = [name for name in product.styles if str(name).strip()]  # "" (an empty form field): no look
+        else:
+            own = list(styles)
         per_product.append(make_looks(own, product_options(track, index, own, options, product)))
         lists.append([str(s).strip().lower() for s in own])
     if len(track.objects) == 1:
