@@ -223,7 +223,10 @@
   timeline.addEventListener("pointerup", () => { scrubbing = false; });
 
   document.addEventListener("keydown", (ev) => {
-    if (ev.target.closest("input, select, textarea")) return;
+    // Typing in a field is typing; on a chosen product's radio (or a checkbox), the arrows still step
+    // frames and Space still toggles the box.
+    const choice = ev.target.closest("input[type=radio], input[type=checkbox]");
+    if ((choice && ev.key === " ") || (!choice && ev.target.closest("input, select, textarea"))) return;
     const step = ev.shiftKey ? 10 : 1;
     if (ev.key === " ") { ev.preventDefault(); togglePlay(); }
     else if (ev.key === "ArrowLeft") { ev.preventDefault(); seek(frame - step); }
