@@ -276,21 +276,35 @@ def test_score_products_refuses_a_track_without_every_product():
 
 def test_the_cli_tracks_a_two_product_family_and_reports_each_product(tmp_path, capsys):
     out = tmp_path / "eval.json"
-    code = eval_main(["--families", "exit2", "--seeds", "1", "--size", "256x144", "--modes", "independent",
+    code = eval_main(["--families", "exit2", "--seeds", "1", "--size", "192x108", "--modes", "joint,independent",
                       "--backend", "memory", "--quiet", "--out", str(out)])  # fmt: skip
     assert code == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     family = lines[0]
     assert family["family"] == "exit2" and family["products"] == 2
-    summary = family["trackers"]["independent"]
-    assert set(summary["products"]) == {"p1", "p2"}
-    for key in ("jf", "min_product_jf", "on_other_frames", "swaps", "double_pixels", "passes"):
-        assert key in summary
-    for p in summary["products"].values():
-        assert 0.0 <= p["jf"] <= 1.0
+    assert set(family["trackers"]) == {"joint", "independent"}
+    for summary in family["trackers"].values():
+        assert set(summary["products"]) == {"p1", "p2"}
+        for key in ("jf", "min_product_jf", "on_other_frames", "swaps", "double_pixels", "passes"):
+            assert key in summary
+        for p in summary["products"].values():
+            assert 0.0 <= p["jf"] <= 1.0
+    assert family["trackers"]["joint"]["double_pixels"] == 0  # a pixel belongs to at most one product
     rows = json.loads(out.read_text())["videos"]
-    assert len(rows) == 1 and [p["id"] for p in rows[0]["products"]] == ["p1", "p2"]
-    assert "overall_multi_jf" in lines[-1]
+    assert [r["tracker"] for r in rows] == ["joint", "independent"]
+    assert all([p["id"] for p in r["products"]] == ["p1", "p2"] for r in rows)
+    assert set(lines[-1]["overall_multi_jf"]) == {"joint", "independent"}
+
+
+def test_the_table_has_a_line_per_product_and_one_per_family():
+    from highlighter.eval.suite import multi_table
+
+    product = {"role": "r", "prompts": {"box": 1}, "j": 0.9, "f": 0.9, "jf": 0.9, "min_jf": 0.9, "on_other_frames": 0}
+    summary = {"jf": 0.9, "min_product_jf": 0.9, "products": {"p1": product, "p2": product}, "on_other_frames": 3,
+               "swaps": 1, "double_pixels": 7, "passes": False}  # fmt: skip
+    table = multi_table({"cross2": {"joint": summary}}).splitlines()
+    assert len(table) == 2 + 3 and table[2].startswith("| cross2 | joint | p1 |")
+    assert "FAILS" in table[-1] and "| 3 | 1 | 7 |" in table[-1]
 
 
 def test_the_cli_refuses_an_unknown_family_or_mode(capsys):
