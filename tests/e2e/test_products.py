@@ -6,63 +6,29 @@ and check the file with ffprobe and its frames."""
 from __future__ import annotations
 
 import json
-import math
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
-from highlighter.eval.synthetic import Scene, SceneObject, write_scene
 from highlighter.trackfile import Track
 from tests.conftest import wait_for
 from tests.e2e.conftest import login, wait_for_js
+from tests.e2e.scenes import HEIGHT, WIDTH, centre, write_two_products
 from webapp.videos import services, storage
 from webapp.videos.models import JobStatus, Product, RenderJob, TrackJob, Video
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SECONDS, FPS, WIDTH, HEIGHT = 5.0, 25, 640, 360
-
-
-@dataclass(frozen=True)
-class Growing(SceneObject):
-    """A scene object whose size goes from ``grow[0]`` to ``grow[1]`` times its radius over ``SECONDS``."""
-
-    grow: tuple[float, float] = (1.0, 1.0)
-
-    def geometry(self, t: float, width: int) -> tuple[float, float, float, float]:
-        cx, cy, rx, ry = super().geometry(t, width)
-        scale = self.grow[0] + (self.grow[1] - self.grow[0]) * min(1.0, t / SECONDS)
-        return cx, cy, rx * scale, ry * scale
-
-
-def _still(colour: str, shape: str, radius, centre, grow) -> Growing:
-    return Growing(
-        colour=colour, shape=shape, radius=radius, centre=centre, amplitude=(14.0, 8.0), frequency=(0.2, 0.3),
-        phase=(0.0, math.pi / 2), grow=grow,
-    )  # fmt: skip
+SECONDS = 5.0
 
 
 @pytest.fixture(scope="session")
 def two_products_video(media_dir):
-    """A red box on the left that shrinks and a blue ball on the right that grows: 340 px apart, more
-    than a 9:16 window of this frame is wide (202 px), so a camera that follows the product most in
-    view must move from the box (first half) to the ball (second half)."""
-    box = _still("red", "rect", (50.0, 38.0), (150.0, 180.0), (1.5, 0.5))
-    ball = _still("blue", "ellipse", (45.0, 45.0), (490.0, 180.0), (0.5, 1.5))
-    scene = Scene(width=WIDTH, height=HEIGHT, fps=FPS, frame_count=int(SECONDS * FPS), seed=11, background="textured",
-                  objects=(box, ball))  # fmt: skip
     path = media_dir / "red-box-blue-ball.mp4"
-    write_scene(path, scene)
-    return path, scene
-
-
-def _centre(scene: Scene, k: int, index: int) -> tuple[float, float]:
-    cx, cy, _, _ = scene.objects[k].geometry(index / FPS, WIDTH)
-    return cx, cy
+    return path, write_two_products(path, seconds=SECONDS)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -134,7 +100,7 @@ def test_two_products_uploaded_confirmed_corrected_one_at_a_time_and_rendered_wi
             page.check(f"#confirm-products li[data-product='{product}'] input[type=radio]")
             card = page.locator(".key-frame").first
             index = int(card.get_attribute("data-frame"))
-            _click_on_frame(page, f".key-frame[data-frame='{index}'] .stage", *_centre(scene, k, index))
+            _click_on_frame(page, f".key-frame[data-frame='{index}'] .stage", *centre(scene, k, index))
         page.wait_for_selector(f".key-frame [data-product='{product}'].chosen-box, .key-frame [data-product='{product}'].clicked-point")
     page.click("#confirm-text")  # "Start tracking the 2 products"
     first = _version(video, 1)
@@ -166,7 +132,7 @@ def test_two_products_uploaded_confirmed_corrected_one_at_a_time_and_rendered_wi
     page.wait_for_selector("#overlay[data-frame='70'][data-drawn='1'][data-visible='1']", timeout=15_000)
     wait_for_js(page, "!document.querySelector('#review-video').seeking")
     page.check("input[name=tool][value=positive]")
-    _click_on_frame(page, "#overlay", *_centre(scene, 1, 70))
+    _click_on_frame(page, "#overlay", *centre(scene, 1, 70))
     corrected = _version(video, 3)
     assert corrected.correction["product"] == "2" and corrected.correction["frame"] == 70
     v3 = _track(corrected)
