@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Screenshots of the product's pages for docs/: upload, confirm, job, review and library.
+"""Screenshots of the product's pages for docs/screenshots/: upload, confirm, job, review and library,
+with one product (``*-page.png``) and with two (``*-two-products.png``).
 
-    .venv/bin/python scripts/screenshots.py            # writes docs/*-page.png
+    .venv/bin/python scripts/screenshots.py            # writes docs/screenshots/*.png
 
 It runs tests/e2e/test_screenshots.py through `make test` (the same throwaway S3 server, database,
 real Celery worker and headless Chromium as the browser tests), so it needs no running instance.
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
     env = {**os.environ, "SCREENSHOTS_DIR": str(args.out.resolve())}
     code = subprocess.call(["make", "test", "ARGS=tests/e2e/test_screenshots.py -q"], cwd=ROOT, env=env)

@@ -85,11 +85,11 @@
 
   function productNote(p) {
     const choice = choices[p.id];
-    if (choice) return choice.box ? `· box on frame ${choice.frame}` : `· click on frame ${choice.frame}`;
-    if (p.clicked_frame != null) return `· shown on frame ${p.clicked_frame}`;
+    if (choice) return choice.box ? `box on frame ${choice.frame}` : `click on frame ${choice.frame}`;
+    if (p.clicked_frame != null) return `shown by a click on frame ${p.clicked_frame}`;
     const found = preview.frames.filter((f) => f.boxes && f.boxes[p.id]).length;
-    if (found) return `· found on ${found} of ${preview.frames.length} frames`;
-    return p.description ? "· not found on these frames: click it" : "";
+    if (found) return `found on ${found} of ${preview.frames.length} frames`;
+    return p.description ? "not found on these frames: click it" : "";
   }
 
   function showConfirm(state) {

@@ -49,3 +49,26 @@ def wait_for_js(page, expression: str, *, timeout: float = 30_000) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"Timed out after {timeout / 1000:.0f} s waiting for {expression}")
         page.wait_for_timeout(100)
+
+
+def confirm_each_product(page, scene, products=("1", "2")) -> None:
+    """On the confirm step, confirm each of ``products`` (ids; ``scene.objects`` in the same order):
+    its found box where its description found it, else a click on it on the first key frame."""
+    from tests.e2e.scenes import centre
+
+    page.locator(".key-frame").first.wait_for(timeout=180_000)
+    for k, product in enumerate(products):
+        page.wait_for_selector(f"#confirm-products li[data-product='{product}']")
+        found = page.locator(f".key-frame button.confirm-found[data-product='{product}']")
+        if found.count():
+            found.first.click()
+        else:  # not found by its description: choose it in the list and click it
+            page.check(f"#confirm-products li[data-product='{product}'] input[type=radio]")
+            card = page.locator(".key-frame").first
+            index = int(card.get_attribute("data-frame"))
+            x, y = centre(scene, k, index)
+            stage = page.locator(f".key-frame[data-frame='{index}'] .stage").bounding_box()
+            page.mouse.click(stage["x"] + x * stage["width"] / scene.width, stage["y"] + y * stage["height"] / scene.height)
+        page.wait_for_selector(
+            f".key-frame [data-product='{product}'].chosen-box, .key-frame [data-product='{product}'].clicked-point"
+        )

@@ -15,7 +15,7 @@ import pytest
 
 from highlighter.trackfile import Track
 from tests.conftest import wait_for
-from tests.e2e.conftest import login, wait_for_js
+from tests.e2e.conftest import confirm_each_product, login, wait_for_js
 from tests.e2e.scenes import HEIGHT, WIDTH, centre, write_two_products
 from webapp.videos import services, storage
 from webapp.videos.models import JobStatus, Product, RenderJob, TrackJob, Video
@@ -90,18 +90,7 @@ def test_two_products_uploaded_confirmed_corrected_one_at_a_time_and_rendered_wi
 
     # Confirm both on the key frames: a found box where the description found it, else a click.
     page.wait_for_selector("#phase[data-phase=confirm]", timeout=60_000)
-    page.locator(".key-frame").first.wait_for(timeout=180_000)
-    page.wait_for_selector("#confirm-products li[data-product='2']")
-    for k, product in enumerate(("1", "2")):
-        found = page.locator(f".key-frame button.confirm-found[data-product='{product}']")
-        if found.count():
-            found.first.click()
-        else:  # not found by its description: choose it in the list and click it on the first key frame
-            page.check(f"#confirm-products li[data-product='{product}'] input[type=radio]")
-            card = page.locator(".key-frame").first
-            index = int(card.get_attribute("data-frame"))
-            _click_on_frame(page, f".key-frame[data-frame='{index}'] .stage", *centre(scene, k, index))
-        page.wait_for_selector(f".key-frame [data-product='{product}'].chosen-box, .key-frame [data-product='{product}'].clicked-point")
+    confirm_each_product(page, scene)
     page.click("#confirm-text")  # "Start tracking the 2 products"
     first = _version(video, 1)
     assert [len(p["prompt"]["boxes"]) + len(p["prompt"]["points"]) for p in first.product_prompts()] == [1, 1]
