@@ -73,7 +73,10 @@ HL.productPanel = function (root, options) {
     remove.type = "button";
     remove.className = "remove-product secondary small";
     remove.textContent = "Remove";
-    remove.addEventListener("click", () => send(`${url}/${product.id}/remove`, {}));
+    remove.addEventListener("click", () => {
+      const current = products.find((p) => p.id === product.id);
+      if (window.confirm(`Remove ${current ? current.name : "this product"} from this video?`)) send(`${url}/${product.id}/remove`, {});
+    });
     li.append(pick, name, remove, note);
     return li;
   }

@@ -140,6 +140,17 @@ def test_two_products_uploaded_confirmed_corrected_one_at_a_time_and_rendered_wi
     name.press("Enter")
     wait_for(lambda: Product.objects.get(video=video, slug="2").name == "Blue ball", timeout=10, what="the rename")
 
+    # Remove the box, then undo: a version of the ball alone, then both again.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#review-products li[data-product='1'] .remove-product")
+    _version(video, 4)
+    page.wait_for_selector("#timeline[data-rows='1']", timeout=15_000)
+    assert page.locator("#review-products li[data-product='1']").count() == 0
+    page.click("#undo")
+    page.wait_for_selector("#versions li[data-version='3'].current", timeout=15_000)
+    page.wait_for_selector("#timeline[data-rows='2']", timeout=15_000)
+    page.wait_for_selector("#review-products li[data-product='1']")
+
     # Render 9:16 with both highlighted (spotlight and an outline each in its colour), focus auto.
     for box in page.locator("#render-form input[name=aspect]").all():
         box.uncheck()

@@ -283,6 +283,8 @@ def test_renders_take_looks_per_product_and_a_focus(alice_client, two_products):
     render = RenderJob.objects.get(track_job__video=video)
     assert render.style == "spotlight" and render.looks == {"2": "outline,label"} and render.focus == "2"
     assert render.download_name == "a-the-red-box-spotlight+the-blue-ball-outline+label-focus-the-blue-ball-9x16.mp4"
+    # The looks chosen are each product's defaults in the render form next time.
+    assert [p["looks"] for p in selectors.video_products(video=video)] == ["spotlight", "outline,label"]
     same = services.renders_create(video=video, styles=["glow"], aspects=["1:1"])[0]
     assert same.download_name == "a-the-red-box+the-blue-ball-glow-1x1.mp4"
 

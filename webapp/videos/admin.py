@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from webapp.videos.models import RenderJob, TrackJob, Video
+from webapp.videos.models import Product, RenderJob, TrackJob, Video
+
+
+class ProductInline(admin.TabularInline):
+    model = Product
+    extra = 0
+    fields = ("slug", "name", "colour", "looks", "position")
 
 
 class TrackJobInline(admin.TabularInline):
@@ -17,7 +23,7 @@ class VideoAdmin(admin.ModelAdmin):
     list_filter = ("status",)
     search_fields = ("title", "owner__username")
     readonly_fields = ("id", "original_key", "mezzanine_key", "proxy_key", "thumbnail_key", "probe", "info")
-    inlines = [TrackJobInline]
+    inlines = [ProductInline, TrackJobInline]
 
 
 class JobAdmin(admin.ModelAdmin):

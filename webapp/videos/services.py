@@ -531,6 +531,8 @@ def renders_create(
             )
             for aspect in aspects
         ]
+        for pid, chosen in (looks or {}).items():  # the render form's defaults next time
+            Product.objects.filter(video=video, slug=pid).update(looks=",".join(chosen))
         for job in jobs:
             render_job_enqueue(job=job)
     return jobs
