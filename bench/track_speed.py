@@ -5,6 +5,11 @@
 - ``throughput``: frames per second of ``memory`` and ``propagate`` on the same videos (640x360 and
   1920x1080 input, both analysed at the 480 px working resolution), and their time ratio: what
   the memories, motion prior and re-detection cost (target: under 1.5x).
+- ``two_products``: the same videos (640x360) tracked with their two products (the target and the
+  product of another colour) in one run, against each product alone: ``two_over_one_time`` is the
+  two-product run's time over the mean of the two one-product runs (target: at most 1.6x); CPU
+  seconds of this process are given too (the decoder runs in its own process), as a check that the
+  wall-clock figure is not machine noise. Each frame is decoded once for both (``decoded_frames``).
 - ``peak_memory``: peak resident memory of a fresh process tracking a 30 s and a 120 s video of the
   same scene (640x360); their ratio must stay under 1.2 (frames stream, nothing grows with length
   except the track's compact per-frame records).
@@ -26,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from highlighter.eval.scenarios import build, write_scenario  # noqa: E402
-from highlighter.track import track_video  # noqa: E402
+from highlighter.track import Product, track_video  # noqa: E402
 from highlighter.track.prompt import Prompt  # noqa: E402
 
 _CHILD = """
@@ -40,18 +45,54 @@ print(len(track.frames), time.monotonic() - started, resource.getrusage(resource
 """
 
 
-def make_video(folder: Path, name: str, width: int, height: int, seconds: float, seed: int = 0):
+def make_video(folder: Path, name: str, width: int, height: int, seconds: float, seed: int = 0, *, second: bool = False):
+    """A "smooth" scenario video: ``(path, the target's description, frame count)``, and with
+    ``second`` the description of its other product (another colour, the same shape) too."""
     scenario = build("smooth", seed, width=width, height=height)
     scenario = dataclasses.replace(scenario, frame_count=int(round(seconds * scenario.fps)), _bases={})
     path = folder / f"{name}.mp4"
     write_scenario(path, scenario)
-    return path, scenario.prompt["text"], scenario.frame_count
+    if not second:
+        return path, scenario.prompt["text"], scenario.frame_count
+    other = scenario.shots[0].objects[0]  # the product of another colour
+    noun = scenario.prompt["text"].rsplit(" ", 1)[-1]
+    return path, scenario.prompt["text"], scenario.frame_count, f"the {other.colour} {noun}"
 
 
 def timed(path: Path, text: str, backend: str) -> float:
     started = time.monotonic()
     track_video(path, Prompt(text=text), backend=backend)
     return time.monotonic() - started
+
+
+def two_products(videos: list[tuple[Path, str, int, str]]) -> dict:
+    """Each video's two products alone and together, interleaved video by video."""
+    alone = together = cpu_alone = cpu_together = 0.0
+    frames = decoded = 0
+    for path, first, count, second in videos:
+        for text in (first, second):
+            started, cpu = time.monotonic(), time.process_time()
+            track_video(path, Prompt(text=text), backend="memory")
+            alone += (time.monotonic() - started) / 2
+            cpu_alone += (time.process_time() - cpu) / 2
+        started, cpu = time.monotonic(), time.process_time()
+        track = track_video(
+            path, [Product("a", first, Prompt(text=first)), Product("b", second, Prompt(text=second))], backend="memory"
+        )
+        together += time.monotonic() - started
+        cpu_together += time.process_time() - cpu
+        frames += count
+        decoded += track.meta.get("decoded_frames", 0)
+    return {
+        "frames": frames,
+        "one_product_seconds": round(alone, 2),
+        "two_products_seconds": round(together, 2),
+        "two_over_one_time": round(together / alone, 3),
+        "one_product_cpu_seconds": round(cpu_alone, 2),
+        "two_products_cpu_seconds": round(cpu_together, 2),
+        "two_over_one_cpu": round(cpu_together / cpu_alone, 3),
+        "decoded_frames": decoded,
+    }
 
 
 def peak_rss(path: Path, text: str, backend: str) -> dict:
@@ -62,7 +103,7 @@ def peak_rss(path: Path, text: str, backend: str) -> dict:
 
 
 def main() -> int:
-    result: dict = {"throughput": {}, "peak_memory": {}}
+    result: dict = {"throughput": {}, "two_products": {}, "peak_memory": {}}
     with tempfile.TemporaryDirectory(prefix="highlighter-bench-") as tmp:
         folder = Path(tmp)
         for label, (w, h, seconds, seeds) in {"640x360": (640, 360, 5.0, (0, 1, 2)), "1920x1080": (1920, 1080, 4.0, (0,))}.items():
@@ -79,6 +120,7 @@ def main() -> int:
                 "propagate_fps": round(frames / totals["propagate"], 1),
                 "memory_over_propagate_time": round(totals["memory"] / totals["propagate"], 3),
             }
+        result["two_products"] = two_products([make_video(folder, f"two-{s}", 640, 360, 5.0, s, second=True) for s in (0, 1, 2)])
         short, text, _ = make_video(folder, "30s", 640, 360, 30.0)
         long, _, _ = make_video(folder, "120s", 640, 360, 120.0)
         a, b = peak_rss(short, text, "memory"), peak_rss(long, text, "memory")

@@ -52,12 +52,12 @@ class _ProductOption(argparse.Action):
 
 
 PRODUCTS_HELP = """\
-several products: each product is a group of options, read left to right: an optional --name and
-an optional --prompt (either order), then its --point and --box options. A --prompt or --name that
-the current product already has, or that comes after its clicks or boxes, starts the next product;
-a --point or --box before any --prompt or --name starts the first. So a product can be just a box:
+several products: options are read left to right. Each --prompt starts a product, and so does each
+--name; a --prompt right after a --name (before any --point or --box) describes that named product.
+--point and --box belong to the product started last (before any --prompt or --name, they start
+one). So a product can be just a box:
   track VIDEO --prompt "the red bag" --prompt "the white sneakers" --out track.json
-  track VIDEO --prompt "the red bag" --point 320,180@0 --name shoes --box 10,20,200,240@40 --out t.json
+  track VIDEO --name bag --prompt "the red bag" --point 320,180@0 --name shoes --box 10,20,200,240@40 --out t.json
 Product ids (in the track file and file names) are slugs of the names, else of the descriptions
 ("red-bag"), else p1, p2...; made unique. One product without --name writes the track file as
 always (version 1); several write version 2 with one object per product."""
@@ -68,27 +68,31 @@ def _track_groups(items: list[tuple[str, str]]) -> list[dict]:
     products: list[dict] = []
     for option, value in items:
         current = products[-1] if products else None
+        named_only = current is not None and current["name"] is not None and current["text"] is None
+        if option == "name" or (option == "prompt" and not (named_only and not current["points"] and not current["boxes"])):
+            current = {"name": None, "text": None, "points": [], "boxes": []}
+            products.append(current)
         if option in ("prompt", "name"):
-            key = "text" if option == "prompt" else "name"
-            if current is None or current[key] is not None or current["points"] or current["boxes"]:
-                current = {"name": None, "text": None, "points": [], "boxes": []}
-                products.append(current)
-            current[key] = value
-        else:
-            if current is None:
-                current = {"name": None, "text": None, "points": [], "boxes": []}
-                products.append(current)
-            current[option + "s" if option == "point" else "boxes"].append(value)
+            current["text" if option == "prompt" else "name"] = value
+            continue
+        if current is None:
+            current = {"name": None, "text": None, "points": [], "boxes": []}
+            products.append(current)
+        current["points" if option == "point" else "boxes"].append(value)
     return products
 
 
 def _track(args: argparse.Namespace) -> int:
+    from highlighter.errors import TrackError
     from highlighter.track import Product, product_ids, track_video
     from highlighter.track.prompt import Prompt, parse_box, parse_point
 
     groups = _track_groups(getattr(args, "items", None) or [])
     if not groups:
         raise SystemExit("track needs a product: --prompt 'the red handbag', --point X,Y@FRAME or --box X1,Y1,X2,Y2@FRAME")
+    for g in groups:
+        if not (g["text"] or g["points"] or g["boxes"]):
+            raise TrackError(f"The product '{g['name']}' needs a --prompt, --point or --box after its --name.")
     prompts = [
         Prompt(
             text=g["text"] or "",

@@ -16,8 +16,8 @@ than the given products' ids are known other products on every frame: their pixe
 given to the tracked products (a correction re-runs one product of a track this way).
 
 With a list, the ``memory`` backend tracks jointly; the baselines (``propagate``, ``framewise``) and
-the SAM 2 ``ModelBackend`` run the products one after another (one decode each) and then give each
-pixel the two claim to the product whose frame is more confident (earlier in the list on a tie).
+the SAM 2 ``ModelBackend`` run the products one after another (one decode each); a pixel two of
+them claim then goes to the product whose frame is more confident (the earlier one on a tie).
 
 A backend is a class built with ``(prompt, info)`` (raising ``TrackError`` when it cannot follow
 this prompt) that offers ``track(video_path)``, yielding one ``FrameTrack`` per decoded frame in

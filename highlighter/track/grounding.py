@@ -98,7 +98,10 @@ class CueGrounder:
         ``BACKGROUND_FACTOR`` for a region that looks like background (``parts.is_background``)."""
         score = object_factor(cand)
         if self.colour is not None:
-            inside = COLOUR_WORDS[self.colour].mask(frame.hsv)[cand.mask]
+            key = ("colour-word", self.colour)  # one mask per frame, for every candidate and product
+            if key not in frame.cache:
+                frame.cache[key] = COLOUR_WORDS[self.colour].mask(frame.hsv)
+            inside = frame.cache[key][cand.mask]
             score *= float(np.count_nonzero(inside)) / max(1, inside.size)
         if self.shape is not None:
             fill = cand.area / max(1.0, cand.box[2] * cand.box[3])

@@ -16,7 +16,8 @@ Products know each other:
   labels the other product's cells "not the target";
 - a pixel belongs to at most one product on every frame. All controllers first ``decide`` on the
   frame; where their masks overlap, each pixel goes to the product whose propagation is surest of
-  it (the propagated probability, plus a little for the product that held it on the last frame);
+  it (the propagated probability, plus a bonus where the optical flow carries the product's last
+  mask: a product passing in front takes the pixels of the one it hides);
   only then does each controller ``apply`` (learn from) its mask. A product left with a sliver of
   what it decided, that is also a sliver of its usual size, is not visible on that frame.
 
@@ -60,7 +61,7 @@ from highlighter.track.shots import MIN_SHOT_SECONDS, frame_histogram, is_cut
 from highlighter.trackfile import FrameTrack, decode_mask, encode_mask
 
 TWIN_SIMILARITY = 0.95  # another product this alike to a product's memory is not a distractor of it (twins)
-HELD_BONUS = 0.1  # an overlapping pixel leans to the product that held it on the last frame
+HELD_BONUS = 0.3  # an overlapping pixel leans to the product whose last mask the optical flow carries onto it
 SLIVER = 0.3  # a product left with less than this share of its decided mask and of its usual area is not visible
 NEAR_EVERY = 5  # frames between two crops of a nearby product kept as a counter-example
 
@@ -187,9 +188,9 @@ class JointTracker:
         min_gap = max(1, int(round(MIN_SHOT_SECONDS * self.fps)))
         held: dict[int, list[FrameTrack | None]] = {}
         held_work: dict[int, dict[int, dict]] = {}  # frame -> product -> working-size RLE of the backward pass
+        self._reset_shapes()
         if last > 0:
             controllers: dict[int, TargetController] = {}
-            self._last_masks: dict[int, np.ndarray] = {}
             top = next(t for t in inits if t.frame.index == last)
             previous, last_cut = frame_histogram(top.frame.rgb), None
             for frame in source.backward(last):
@@ -222,7 +223,7 @@ class JointTracker:
         held_work.pop(first, None)
         done()
         controllers = {}
-        self._last_masks = {}
+        self._reset_shapes()
         first_frame = next(t for t in inits if t.frame.index == first)
         previous, last_cut = frame_histogram(first_frame.frame.rgb), max(self._cuts, default=0)
         for frame in source.forward(first + 1):
@@ -336,53 +337,188 @@ class JointTracker:
     # -- one frame ------------------------------------------------------------------------------
 
     def _step(self, frame: WorkFrame, cut: bool, active: list[int], controllers, fixed) -> dict[int, tuple[np.ndarray | None, float]]:
-        """Every active product's mask on ``frame`` (working size, disjoint) and confidence."""
-        exclude = None
+        """Every active product's mask on ``frame`` (working size, disjoint) and confidence.
+
+        Each product first predicts where it is: its shape (its last whole mask, held while it
+        touches another product) moved by its optical flow. A product then decides without the
+        pixels only another product is predicted on (nor the settled ones of ``fixed``), so a
+        same-coloured product passing in front or behind is not merged in."""
+        taken = None
         if fixed:
-            exclude = np.zeros(frame.size[::-1], bool)
+            taken = np.zeros(frame.size[::-1], bool)
             for work, _ in fixed.values():
-                exclude |= work
-        decisions = {i: controllers[i].decide(frame, cut, exclude) for i in active}
-        trimmed = self._resolve(frame, decisions, controllers)
+                taken |= work
+        predicted: dict[int, np.ndarray] = {}
+        if not cut and len(active) > 1:
+            for i in active:
+                if controllers[i].tracking:
+                    p = self._predict(i, frame, controllers[i])
+                    if p is not None and p.any():
+                        predicted[i] = p
+        contacts = [(i, j) for k, i in enumerate(predicted) for j in list(predicted)[k + 1 :] if _touch(predicted[i], predicted[j])]
+        decisions = {}
+        for i in active:
+            exclude = taken
+            others = [m for j, m in predicted.items() if j != i]
+            if others:
+                exclude = np.zeros(frame.size[::-1], bool) if taken is None else taken.copy()
+                for m in others:
+                    exclude |= m
+                if i in predicted:
+                    exclude &= ~predicted[i] | (taken if taken is not None else False)
+            decisions[i] = controllers[i].decide(frame, cut, exclude)
+        trimmed = self._resolve(frame, decisions, controllers, predicted, contacts)
         out = {i: controllers[i].apply(frame, decisions[i], trimmed.get(i)) for i in active}
-        self._last_masks = {i: m for i, (m, _) in out.items() if m is not None}
+        self._update_shapes(frame, active, controllers, out, predicted, contacts)
         self._share(frame, active, controllers, out, fixed, decisions)
         return out
 
-    def _resolve(self, frame: WorkFrame, decisions: dict[int, Decision], controllers) -> dict[int, np.ndarray]:
-        """Each decided mask less the pixels another product is surer of (module docstring)."""
-        claims = {i: d.mask for i, d in decisions.items() if d.mask is not None}
-        if len(claims) < 2:
-            return {}
-        stack = np.stack(list(claims.values()))
-        overlap = stack.sum(axis=0) > 1
-        if not overlap.any():
-            return {}
-        keys = list(claims)
-        strength = np.full(stack.shape, -np.inf, np.float32)
-        for k, i in enumerate(keys):
-            d = decisions[i]
-            prob = controllers[i].propagator.probability(frame, search=d.kind == "take")
-            value = prob[overlap] if prob is not None else np.full(np.count_nonzero(overlap), d.candidate.object_score, np.float32)
-            last = self._last_masks.get(i)
-            if last is not None and last.shape == overlap.shape:
-                value = value + HELD_BONUS * last[overlap]
-            strength[k][overlap] = np.where(claims[i][overlap], value, -np.inf)
-        winner = np.argmax(strength[:, overlap], axis=0)
-        out = {}
-        for k, i in enumerate(keys):
-            lost = np.zeros_like(overlap)
-            lost[overlap] = winner != k
-            lost &= claims[i]
-            if not lost.any():
+    def _reset_shapes(self) -> None:
+        """Forget the shapes, velocities and depth orders (a new pass starts)."""
+        self._shapes: dict[int, np.ndarray] = {}
+        self._looks: dict[int, np.ndarray] = {}  # the frame each shape was taken from (its pixels' colours)
+        self._offset: dict[int, tuple[float, float]] = {}
+        self._centroid: dict[int, tuple[float, float]] = {}
+        self._velocity: dict[int, tuple[float, float]] = {}
+        self._front: dict[tuple[int, int], int] = {}
+        self._evidence: dict[tuple[int, int], float] = {}  # for "i in front of j": the sum of j's error less i's
+
+    def _predict(self, i: int, frame: WorkFrame, controller: TargetController) -> np.ndarray | None:
+        """Product ``i``'s predicted mask on ``frame``: its held shape moved by its flow's median
+        motion, else its last mask moved by the flow."""
+        moved = controller.propagator.moved(frame)
+        shape = self._shapes.get(i)
+        if shape is None:
+            return moved
+        # While it touches another product, the flow between two products of one paint is smeared:
+        # the shape keeps the velocity it had before (its centroid's, over the last frames).
+        touching = any(i in pair for pair in self._front)
+        motion = self._velocity.get(i) if touching else controller.propagator.motion(frame)
+        if motion is None:
+            return moved
+        self._offset[i] = (self._offset.get(i, (0.0, 0.0))[0] + motion[0], self._offset.get(i, (0.0, 0.0))[1] + motion[1])
+        ox, oy = self._offset[i]
+        shifted = _translate(shape, (ox, oy))
+        return shifted
+
+    def _update_shapes(self, frame: WorkFrame, active, controllers, out, predicted, contacts) -> None:
+        """A product's shape is its mask while it touches no other product and keeps its usual
+        size (its centroid's velocity is followed then); while it touches one, the shape moved
+        along (``_predict``) stands for it."""
+        touching = {i for pair in contacts for i in pair}
+        for i in active:
+            mask = out[i][0]
+            if not controllers[i].tracking or mask is None or not mask.any():
+                self._shapes.pop(i, None)
+                self._looks.pop(i, None)
+                self._centroid.pop(i, None)
+                self._velocity.pop(i, None)
                 continue
-            mask = claims[i] & ~lost
-            kept = np.count_nonzero(mask)
+            if i in touching and i in self._shapes:
+                continue
             ref = controllers[i]._reference_area()
-            if kept < SLIVER * np.count_nonzero(claims[i]) and (ref is None or kept < SLIVER * ref):
-                mask = np.zeros_like(mask)
-            out[i] = mask
+            area = np.count_nonzero(mask)
+            if i not in touching and (ref is None or 0.8 <= area / ref <= 1.25):
+                self._shapes[i], self._offset[i] = mask, (0.0, 0.0)
+                self._looks[i] = frame.rgb
+                ys, xs = np.nonzero(mask)
+                c = (float(xs.mean()), float(ys.mean()))
+                if i in self._centroid:
+                    step = (c[0] - self._centroid[i][0], c[1] - self._centroid[i][1])
+                    v = self._velocity.get(i, step)
+                    self._velocity[i] = (0.6 * v[0] + 0.4 * step[0], 0.6 * v[1] + 0.4 * step[1])
+                self._centroid[i] = c
+            elif i not in self._shapes:
+                self._shapes[i], self._offset[i] = mask, (0.0, 0.0)
+                self._looks[i] = frame.rgb
+                self._centroid.pop(i, None)
+        for pair in list(self._front):
+            if pair not in contacts:
+                del self._front[pair]
+                self._evidence.pop(pair, None)
+        for pair in contacts:
+            self._front.setdefault(pair, pair[0])
+
+    def _resolve(self, frame: WorkFrame, decisions: dict[int, Decision], controllers, predicted=None, contacts=()) -> dict[int, np.ndarray]:
+        """Each decided mask less the pixels another product is surer of (module docstring).
+
+        Products in contact first keep within their predicted shapes (a few pixels of slack for
+        a turn or a zoom), and where their shapes overlap the product in front keeps the pixels:
+        the one the propagation is surer of there when they first overlap, until they part."""
+        claims = {i: d.mask for i, d in decisions.items() if d.mask is not None}
+        out: dict[int, np.ndarray] = {}
+        predicted = predicted or {}
+        for i, j in contacts:
+            if i not in claims or j not in claims:
+                continue
+            both = predicted[i] & predicted[j]
+            if both.any():
+                self._front[(i, j)] = self._in_front(frame, i, j, both, decisions, controllers)
+            front = self._front.get((i, j), i)
+            back = j if front == i else i
+            for k in (i, j):
+                mask = out.get(k, claims[k])
+                mask = mask & _dilate(predicted[k], _slack(predicted[k]))
+                if k == back:
+                    mask = mask & ~(both & out.get(front, claims[front]))
+                    # Mostly within the shape of the one in front: what shows of it is too little
+                    # to tell from the front one's edge; not visible on this frame.
+                    if np.count_nonzero(mask & predicted[front]) > 0.5 * np.count_nonzero(mask):
+                        mask = np.zeros_like(mask)
+                out[k] = mask
+        current = {i: out.get(i, m) for i, m in claims.items()}
+        if len(current) >= 2:
+            stack = np.stack(list(current.values()))
+            overlap = stack.sum(axis=0) > 1
+            if overlap.any():
+                keys = list(current)
+                strength = np.full(stack.shape, -np.inf, np.float32)
+                for k, i in enumerate(keys):
+                    d = decisions[i]
+                    prob = controllers[i].propagator.probability(frame, search=d.kind == "take")
+                    value = prob[overlap] if prob is not None else np.full(np.count_nonzero(overlap), d.candidate.object_score, np.float32)
+                    if i in predicted:
+                        value = value + HELD_BONUS * predicted[i][overlap]
+                    strength[k][overlap] = np.where(current[i][overlap], value, -np.inf)
+                winner = np.argmax(strength[:, overlap], axis=0)
+                for k, i in enumerate(keys):
+                    lost = np.zeros_like(overlap)
+                    lost[overlap] = winner != k
+                    lost &= current[i]
+                    if lost.any():
+                        out[i] = current[i] & ~lost
+        for i in list(out):
+            kept, decided = np.count_nonzero(out[i]), np.count_nonzero(claims[i])
+            if kept == decided:
+                del out[i]
+                continue
+            ref = controllers[i]._reference_area()
+            if kept < SLIVER * decided and (ref is None or kept < SLIVER * ref):
+                out[i] = np.zeros_like(out[i])
         return out
+
+    def _in_front(self, frame: WorkFrame, i: int, j: int, both: np.ndarray, decisions, controllers) -> int:
+        """Which of two touching products is in front where their shapes overlap: the one whose
+        own pixels, as they looked when last seen whole and moved along since, match the frame
+        there better (a product of the same paint still differs in shading and texture). The
+        evidence adds up over the frames they touch (each frame weighs by its overlap), so one
+        frame's near tie does not flip it. Without such views: the one the propagation is surer
+        of there (the earlier one on a tie)."""
+        now = frame.rgb[both].astype(np.float32)
+        errors = []
+        for k in (i, j):
+            look = self._looks.get(k)
+            if look is None or look.shape != frame.rgb.shape:
+                break
+            moved = _translate(look, self._offset.get(k, (0.0, 0.0)))
+            errors.append(float(np.abs(moved[both].astype(np.float32) - now).mean()))
+        if len(errors) < 2:
+            errors = []
+            for k in (i, j):
+                prob = controllers[k].propagator.probability(frame, search=decisions[k].kind == "take")
+                errors.append(-float(prob[both].mean()) if prob is not None else 0.0)
+        self._evidence[(i, j)] = self._evidence.get((i, j), 0.0) + (errors[1] - errors[0]) * np.count_nonzero(both)
+        return i if self._evidence[(i, j)] >= 0 else j
 
     def _share(self, frame: WorkFrame, active: list[int], controllers, out, fixed, decisions) -> None:
         """What each product learned of itself joins the others' distractors; a product near
@@ -477,3 +613,36 @@ def _near(a: np.ndarray, b: np.ndarray) -> bool:
     gap_x = max(0.0, max(ax, bx) - min(ax + aw, bx + bw))
     gap_y = max(0.0, max(ay, by) - min(ay + ah, by + bh))
     return gap_x <= reach and gap_y <= reach
+
+
+def _translate(mask: np.ndarray, motion: tuple[float, float]) -> np.ndarray:
+    """``mask`` (or an image) moved by ``(dx, dy)`` pixels (nearest pixel; what leaves the frame is lost)."""
+    dx, dy = int(round(motion[0])), int(round(motion[1]))
+    if dx == 0 and dy == 0:
+        return mask
+    h, w = mask.shape[:2]
+    out = np.zeros_like(mask)
+    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    if abs(dx) < w and abs(dy) < h:
+        out[yd, xd] = mask[ys, xs]
+    return out
+
+
+def _slack(mask: np.ndarray) -> int:
+    """Pixels a product may reach beyond its predicted shape while it touches another: a tenth of its size."""
+    return max(2, int(0.1 * np.sqrt(np.count_nonzero(mask))))
+
+
+def _dilate(mask: np.ndarray, r: int) -> np.ndarray:
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(mask.astype(np.uint8), disc) > 0
+
+
+def _touch(a: np.ndarray, b: np.ndarray, gap: int = 3) -> bool:
+    """Whether two masks overlap or come within ``gap`` pixels of each other."""
+    ax, ay, aw, ah = _box(a)
+    bx, by, bw, bh = _box(b)
+    if ax > bx + bw + gap or bx > ax + aw + gap or ay > by + bh + gap or by > ay + ah + gap:
+        return False
+    return bool((_dilate(a, gap) & b).any())

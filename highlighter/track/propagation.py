@@ -98,6 +98,7 @@ class LabelPropagator:
         self._template: np.ndarray | None = None  # the last mask the memory learned, moved along since
         self._searched: tuple[int, np.ndarray] | None = None  # the last search: frame index, probability map
         self._stepped: tuple[int, np.ndarray] | None = None  # the last step: frame index, probability map
+        self._moved: tuple | None = None  # the flow to a frame: (index, warp, motion, moved last mask, from frame)
         self._others: dict[str, _Entry] = {}  # crops of other products, labelled "not the target"
 
     # -- the Propagator interface ---------------------------------------------------------------
@@ -186,6 +187,30 @@ class LabelPropagator:
         features, positions = self._crop_features(frame, crop)
         self._others[key] = _Entry(features, positions, self._labels(target, crop))
 
+    def moved(self, frame: WorkFrame) -> np.ndarray | None:
+        """The last committed mask moved into ``frame`` by the optical flow: where the target's
+        pixels went, before anything else is known of ``frame`` (what ``step`` starts from; several
+        products' predictions tell each one where the others will be). None when there is no last
+        mask (the target is lost) or ``frame`` is not the next one."""
+        if self._mask is None or self._box is None or self._first is None:
+            return None
+        self._flow_to(frame)
+        assert self._moved is not None
+        return self._moved[3]
+
+    def motion(self, frame: WorkFrame) -> tuple[float, float] | None:
+        """The last mask's median motion ``(dx, dy)`` into ``frame`` (working pixels), as ``moved``."""
+        if self._mask is None or self._box is None or self._first is None:
+            return None
+        return self._flow_to(frame)[1]
+
+    def _flow_to(self, frame: WorkFrame):
+        """``_warp`` from the last frame to ``frame`` around the last box, computed once per frame."""
+        if self._moved is None or self._moved[0] != frame.index or self._moved[4] is not self._prev:
+            warp, moved_by = self._warp(frame, self._roi(None))
+            self._moved = (frame.index, warp, moved_by, warp(self._mask), self._prev)
+        return self._moved[1], self._moved[2]
+
     def probability(self, frame: WorkFrame, *, search: bool = False) -> np.ndarray | None:
         """The propagated probability map of ``frame`` (working size, 0..1): of the last ``step``
         of that frame (of its ``search`` with ``search``); None when that did not run on it."""
@@ -209,7 +234,7 @@ class LabelPropagator:
         width, height = frame.size
         # The flow around the last box says where the target went: the crop is centred there (or
         # on the motion prior's box, when the controller trusts it), so a fast product stays inside.
-        warp, moved_by = self._warp(frame, self._roi(None))
+        warp, moved_by = self._flow_to(frame)
         x, y, w, h = self._box
         crop = self._crop_for(self.prior or (x + moved_by[0], y + moved_by[1], w, h))
         features, positions = self._crop_features(frame, crop)

@@ -1,0 +1,223 @@
+"""Several products tracked together: one job, one decode, disjoint masks, corrections of one product."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+
+from highlighter.errors import TrackError
+from highlighter.eval.synthetic import Scene, SceneObject, write_scene
+from highlighter.track import Product, product_ids, track_video
+from highlighter.track import frames as frames_module
+from highlighter.track.prompt import BoxPrompt, Prompt
+from highlighter.track.revise import hide_range, splice
+from highlighter.trackfile import Track, mask_box
+
+
+def crossing_scene(*, colours=("red", "blue"), shapes=("ellipse", "rect"), seconds=2.0, width=320, height=240) -> Scene:
+    """Two products sliding in from opposite sides; the second (drawn in front) crosses the first
+    at about 1 s."""
+    r = 0.11 * min(width, height)
+    first = SceneObject(
+        colour=colours[0], shape=shapes[0], radius=(r * 1.1, r * 0.9), centre=(width / 2, height * 0.5),
+        amplitude=(0.33 * width, 0.04 * height), frequency=(0.25, 0.4), phase=(-math.pi / 2, 0.0),
+        scale_amplitude=0.05, scale_frequency=0.3,
+    )  # fmt: skip
+    second = SceneObject(
+        colour=colours[1], shape=shapes[1], radius=(r * 0.9, r * 1.05), centre=(width / 2, height * 0.55),
+        amplitude=(0.33 * width, 0.04 * height), frequency=(0.25, 0.3), phase=(math.pi / 2, 1.0),
+        scale_amplitude=0.05, scale_frequency=0.25,
+    )  # fmt: skip
+    return Scene(
+        width=width, height=height, fps=25.0, frame_count=int(round(seconds * 25)), seed=7,
+        background="textured", objects=(first, second), target=1,
+    )  # fmt: skip
+
+
+class Truth:
+    """Each product's visible pixels per frame (the scene with that object as its target)."""
+
+    def __init__(self, scene: Scene) -> None:
+        self.scenes = [dataclasses.replace(scene, target=k) for k in range(len(scene.objects))]
+        self.frame_count = scene.frame_count
+
+    def mask(self, k: int, index: int) -> np.ndarray:
+        return self.scenes[k].target_mask(index)
+
+    def box(self, k: int, index: int, pad: float = 2.0) -> BoxPrompt:
+        x, y, w, h = mask_box(self.mask(k, index))
+        return BoxPrompt(max(0.0, x - pad), max(0.0, y - pad), x + w + pad, y + h + pad, index)
+
+
+def ious(track: Track, object_id: str, truth: Truth, k: int) -> np.ndarray:
+    out = []
+    for i in range(truth.frame_count):
+        a, b = track.mask(i, object_id), truth.mask(k, i)
+        union = np.count_nonzero(a | b)
+        out.append(np.count_nonzero(a & b) / union if union else 1.0)
+    return np.array(out)
+
+
+def assert_never_mostly_on_the_other(track: Track, truth: Truth) -> None:
+    """No frame where one product's mask lies mostly on the other product."""
+    for i in range(truth.frame_count):
+        for k, pid in enumerate(track.ids):
+            mask = track.mask(i, pid)
+            if mask.any():
+                assert np.count_nonzero(mask & truth.mask(1 - k, i)) < 0.5 * np.count_nonzero(mask), (pid, i)
+
+
+@pytest.fixture(scope="module")
+def crossing(tmp_path_factory):
+    """A red ball and a blue box crossing (the box in front)."""
+    scene = crossing_scene()
+    path = tmp_path_factory.mktemp("multi") / "crossing.mp4"
+    write_scene(path, scene, audio=False)
+    return path, Truth(scene)
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory):
+    """Two red products of different shapes crossing: only the clicks tell them apart."""
+    scene = crossing_scene(colours=("red", "red"))
+    path = tmp_path_factory.mktemp("multi") / "twins.mp4"
+    write_scene(path, scene, audio=False)
+    return path, Truth(scene)
+
+
+@pytest.fixture
+def count_decodes(monkeypatch):
+    """How many frames the tracker decoded (forward streams and backward chunks), however it splits them."""
+    decoded = {"frames": 0}
+    iter_frames, read = frames_module.iter_frames, frames_module.FrameSource._read
+
+    def counting_iter(*args, **kwargs):
+        for frame in iter_frames(*args, **kwargs):
+            decoded["frames"] += 1
+            yield frame
+
+    def counting_read(self, start, count):
+        frames = read(self, start, count)
+        decoded["frames"] += len(frames)
+        return frames
+
+    monkeypatch.setattr(frames_module, "iter_frames", counting_iter)
+    monkeypatch.setattr(frames_module.FrameSource, "_read", counting_read)
+    return decoded
+
+
+def products(*pairs: tuple[str, Prompt]) -> list[Product]:
+    return [Product(pid, prompt.text or pid, prompt) for pid, prompt in pairs]
+
+
+@pytest.fixture(scope="module")
+def described(crossing):
+    path, _ = crossing
+    return track_video(path, products(("ball", Prompt(text="the red ball")), ("box", Prompt(text="the blue box"))))
+
+
+def test_two_described_products_are_followed_together_and_never_share_a_pixel(crossing, described):
+    path, truth = crossing
+    track = described
+    assert track.ids == ["ball", "box"]
+    assert [o.name for o in track.objects] == ["the red ball", "the blue box"]
+    assert track.objects[1].prompt == {"text": "the blue box", "points": [], "boxes": []}
+    for k, pid in enumerate(track.ids):
+        assert [f.index for f in track.object(pid).frames] == list(range(truth.frame_count))
+        assert ious(track, pid, truth, k).mean() > 0.85, pid
+        meta = track.object(pid).meta
+        assert meta["colour"] in ("red", "blue") and "init_frame" in meta and "events" in meta
+    assert track.overlaps() == []
+    assert_never_mostly_on_the_other(track, truth)
+    assert track.meta["backend"] == "memory" and track.shots == [[0, truth.frame_count - 1]]
+    again = Track.from_json(track.to_json())
+    assert json.loads(track.to_json())["version"] == 2 and again.ids == track.ids
+
+
+def test_same_coloured_products_chosen_by_boxes_keep_their_own_pixels_while_crossing(twins, count_decodes):
+    path, truth = twins
+    track = track_video(path, products(("ball", Prompt(boxes=(truth.box(0, 0),))), ("box", Prompt(boxes=(truth.box(1, 0),)))))
+    ball, box = ious(track, "ball", truth, 0), ious(track, "box", truth, 1)
+    assert ball.mean() > 0.8 and box.mean() > 0.8
+    assert track.overlaps() == []
+    two = count_decodes["frames"]
+    count_decodes["frames"] = 0
+    track_video(path, Prompt(boxes=(truth.box(0, 0),)))
+    assert two == count_decodes["frames"]  # two products decode what one does: each frame once (+ the start frame)
+    assert two <= truth.frame_count + 1
+
+
+def test_one_product_in_a_list_is_the_one_product_tracker(crossing):
+    path, truth = crossing
+    prompt = Prompt(boxes=(truth.box(1, 10),))
+    alone = track_video(path, prompt)
+    listed = track_video(path, [Product("1", "", prompt)])
+    assert [f.to_dict() for f in listed.frames] == [f.to_dict() for f in alone.frames]
+    assert listed.shots == alone.shots
+    data = json.loads(alone.to_json())  # a bare prompt: the version-1 file as it always was
+    assert set(data) == {"version", "video", "prompt", "frames", "shots", "meta"} and data["version"] == 1
+    assert alone.meta["init_frame"] == 10 and "events" in alone.meta
+
+
+def test_products_starting_on_different_frames(crossing):
+    path, truth = crossing
+    track = track_video(
+        path, products(("box", Prompt(boxes=(truth.box(1, 30),))), ("ball", Prompt(text="the red ball")))
+    )
+    assert track.object("box").meta["init_frame"] == 30
+    assert ious(track, "box", truth, 1)[:30].mean() > 0.8  # tracked backwards from its box
+    assert ious(track, "ball", truth, 0).mean() > 0.85
+    assert track.overlaps() == []
+
+
+def test_a_correction_of_one_product_never_takes_the_others_pixels_and_leaves_them_untouched(crossing, described):
+    path, truth = crossing
+    previous = described
+    # The re-run is given the box's region as the ball: the box's pixels stay the box's.
+    wrong = Prompt(boxes=(truth.box(1, 25),))
+    rerun = track_video(path, [Product("ball", "the red ball", wrong)], exclude=previous)
+    assert rerun.ids == ["ball"]
+    for i in range(truth.frame_count):
+        assert not (rerun.mask(i, "ball") & previous.mask(i, "box")).any(), i
+    fixed = track_video(path, [Product("ball", "the red ball", Prompt(boxes=(truth.box(0, 25),)))], exclude=previous)
+    revised, (start, end) = splice(previous, fixed, frame=25, object_id="ball")
+    assert start <= 25 <= end
+    assert revised.ids == previous.ids
+    assert revised.object("box").to_dict() == previous.object("box").to_dict()
+    assert revised.object("ball").prompt == fixed.object("ball").prompt
+    hidden = hide_range(revised, start=5, end=9, object_id="box")
+    assert not any(f.visible for f in hidden.object("box").frames[5:10])
+    assert hidden.object("ball").to_dict() == revised.object("ball").to_dict()
+    assert revised.overlaps() == []
+
+
+def test_one_product_corrections_are_as_before(crossing, described):
+    single = described.single("ball")
+    revised, _ = splice(single, described.single("ball"), frame=3)
+    assert revised.ids == ["ball"] and len(revised.objects) == 1
+    hidden = hide_range(Track(single.video, prompt=single.prompt, frames=single.frames, shots=single.shots), start=1, end=2)
+    assert hidden.ids == ["1"] and json.loads(hidden.to_json())["version"] == 1 and "object" not in json.loads(hidden.to_json())
+
+
+def test_bad_product_lists_get_clear_errors(crossing):
+    path, _ = crossing
+    with pytest.raises(TrackError, match="same id"):
+        track_video(path, products(("a", Prompt(text="the red ball")), ("a", Prompt(text="the blue box"))))
+    with pytest.raises(TrackError, match="letters, digits"):
+        Product("the red ball", "the red ball", Prompt(text="the red ball"))
+    with pytest.raises(TrackError, match="at least one product"):
+        track_video(path, [])
+    with pytest.raises(TrackError, match="^the bag: Name the product's colour"):
+        track_video(path, [Product("ball", "the red ball", Prompt(text="the red ball")), Product("bag", "the bag", Prompt(text="the bag"))])
+    with pytest.raises(TrackError, match="^green: .*outside the video"):
+        track_video(path, [Product("ball", "", Prompt(text="the red ball")), Product("g", "green", Prompt(boxes=(BoxPrompt(0, 0, 10, 10, 999),)))])
+
+
+def test_product_ids_are_unique_slugs():
+    assert product_ids(["the red bag", "The Red Bag!", "", "les chaussures été", "a"]) == [
+        "red-bag", "red-bag-2", "p3", "les-chaussures-ete", "a",
+    ]  # fmt: skip
