@@ -10,8 +10,10 @@ apart, a box or a click otherwise; a mix is realistic)::
     scenario.products[1].prompt                     # what the marketer said or clicked for it
 
 Ground truth is occlusion-aware: a product behind another (or behind anything) owns only its
-visible pixels, so the products' truth masks never share a pixel. Products keep their role per
-family (``ProductSpec.role``), so per-product means over seeds compare like with like.
+visible pixels, so the products' truth masks never share a pixel. A product keeps its part in the
+story per family (``ProductSpec.role``: p1 of ``exit2`` always leaves, p3 of ``trio`` is always the
+other colour), so per-product means over seeds compare like with like; only which of two crossing
+products passes in front changes with the seed (the summary counts each).
 
 Families (all at 25 fps, sizes scale with the frame):
 

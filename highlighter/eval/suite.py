@@ -256,8 +256,9 @@ def summarise_multi(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str,
                 each = [p for r in mine for p in r["products"] if p["id"] == spec["id"]]
                 absent = sum(p["absent_frames"] for p in each)
                 products[spec["id"]] = {
-                    "role": spec["role"],
-                    "prompts": dict(sorted({k: sum(p["prompt"] == k for p in each) for k in {p["prompt"] for p in each}}.items())),
+                    # Some roles change with the seed (which of two crossing products is in front).
+                    "role": ", ".join(f"{r} x{n}" if n < len(each) else r for r, n in _counts(p["role"] for p in each).items()),
+                    "prompts": _counts(p["prompt"] for p in each),
                     "jf": round(float(np.mean([p["jf"] for p in each])), 4),
                     "j": round(float(np.mean([p["j"] for p in each])), 4),
                     "f": round(float(np.mean([p["f"] for p in each])), 4),
@@ -282,6 +283,11 @@ def summarise_multi(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str,
                 "videos": len(mine),
             }
     return out
+
+
+def _counts(values) -> dict[str, int]:
+    values = list(values)
+    return {v: values.count(v) for v in sorted(set(values))}
 
 
 def multi_table(families: dict[str, dict[str, dict[str, Any]]]) -> str:
