@@ -154,18 +154,9 @@ def _track_one(
     tracker = BACKENDS[name](prompt, info)
     report = _Progress(progress, info.frame_count)
     started = time.monotonic()
-    frames: list[FrameTrack] = []
     # Progress counts frames analysed, not yielded: the backward pass from a late key frame yields
     # nothing until it reaches frame 0, and a cancel must not wait for it.
-    stream = tracker.track(video_path, analysed=report.frame_done)
-    try:
-        for frame in stream:
-            frames.append(frame)
-    finally:
-        # On cancel or error, close the generator now so its decoder process is killed at once.
-        close = getattr(stream, "close", None)
-        if close is not None:
-            close()
+    frames = _collect(tracker.track(video_path, analysed=report.frame_done))
     if not frames:
         raise MediaError("No frame of this video could be decoded. Upload an MP4, MOV or WebM video.")
     seconds = time.monotonic() - started
@@ -183,6 +174,17 @@ def _track_one(
     )
     report.finished()
     return track
+
+
+def _collect(stream: Iterator[FrameTrack]) -> list[FrameTrack]:
+    """Every frame a backend's ``track`` yields; on cancel or error the generator is closed at once,
+    so its decoder process is killed."""
+    try:
+        return list(stream)
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _check_products(products: list[Product]) -> None:
@@ -278,16 +280,11 @@ def _one_after_another(video_path, products, name, info, report, others):
     total = max(1, info.frame_count * len(products))
     for k, p in enumerate(products):
         tracker = BACKENDS[name](p.prompt, info)
-        frames: list[FrameTrack] = []
-        stream = tracker.track(video_path, analysed=lambda n, k=k: report.frame_done(round((k * info.frame_count + n) * info.frame_count / total)))
-        try:
-            for frame in stream:
-                frames.append(frame)
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()
-        columns.append(frames)
+
+        def analysed(n: int, k: int = k) -> None:
+            report.frame_done(round((k * info.frame_count + n) * info.frame_count / total))
+
+        columns.append(_collect(tracker.track(video_path, analysed=analysed)))
         metas.append(dict(tracker.meta))
         shots.append(tracker.shots)
     n = min(len(c) for c in columns)

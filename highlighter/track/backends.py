@@ -42,6 +42,22 @@ NO_CUE_MESSAGE = (
 )
 
 
+def memory_controller(
+    proposer: ColourSegmentProposer,
+    grounder: CueGrounder,
+    propagator: LabelPropagator,
+    embedder: AppearanceEmbedder,
+    settings: ControllerSettings,
+    init: InitialTarget,
+) -> TargetController:
+    """A controller with empty memories, started on ``init`` (its seed views join the target memory)."""
+    controller = TargetController(proposer, grounder, propagator, embedder, TargetMemory(), DistractorMemory(), settings)
+    controller.start(init.frame, init.candidate)
+    for index, vector in init.seeds:
+        controller.memory.add(vector, index)
+    return controller
+
+
 class _StreamingTracker:
     """The shared driver; subclasses say which controller follows the target."""
 
@@ -145,19 +161,7 @@ class MemoryTracker(_StreamingTracker):
         return LabelPropagator(features=self.features)
 
     def make_controller(self, init: InitialTarget) -> TargetController:
-        controller = TargetController(
-            self.proposer,
-            self.grounder,
-            self.make_propagator(),
-            self.embedder,
-            TargetMemory(),
-            DistractorMemory(),
-            self.settings,
-        )
-        controller.start(init.frame, init.candidate)
-        for index, vector in init.seeds:
-            controller.memory.add(vector, index)
-        return controller
+        return memory_controller(self.proposer, self.grounder, self.make_propagator(), self.embedder, self.settings, init)
 
 
 class PropagationTracker(_StreamingTracker):

@@ -67,6 +67,12 @@ def find_initial_target(
             "Check the colour or shape words, or click on the product instead."
         )
     score, frame, cand = max(found, key=lambda f: (f[0], -f[1].index))
+    return InitialTarget(frame, cand, float(score), _seeds(embedder, frame, cand, score, found))
+
+
+def _seeds(embedder: Embedder, frame: WorkFrame, cand: Candidate, score: float, found) -> list[tuple[int, np.ndarray]]:
+    """Views of the chosen target on other key frames, to seed its memory: those the description
+    found nearly as surely (0.7 of the best score) that look like the chosen one (cosine 0.85)."""
     anchor = embedder.embed(frame, cand)
     seeds = []
     for s, f, c in found:
@@ -74,7 +80,7 @@ def find_initial_target(
             vector = embedder.embed(f, c)
             if float(vector @ anchor) >= 0.85:
                 seeds.append((f.index, vector))
-    return InitialTarget(frame, cand, float(score), seeds)
+    return seeds
 
 
 def _static(cand: Candidate, others: list[list[tuple[float, float, float, float]]]) -> bool:
@@ -216,14 +222,7 @@ def _text_target(seen, keys: list[int], taken: list[InitialTarget], embedder: Em
     common = [f for f in found if f[1].index in starts and f[1].index != frame.index and f[0] >= COMMON_FRAME_SHARE * score]
     if common and frame.index not in starts:
         score, frame, cand = max(common, key=lambda f: (f[0], -f[1].index))
-    anchor = embedder.embed(frame, cand)
-    seeds = []
-    for s, f, c in on_keys:
-        if f.index != frame.index and s >= 0.7 * score:
-            vector = embedder.embed(f, c)
-            if float(vector @ anchor) >= 0.85:
-                seeds.append((f.index, vector))
-    return InitialTarget(frame, cand, float(score), seeds)
+    return InitialTarget(frame, cand, float(score), _seeds(embedder, frame, cand, score, on_keys))
 
 
 def _visual_target(

@@ -45,14 +45,13 @@ import numpy as np
 
 from highlighter.errors import TrackError
 from highlighter.media import VideoInfo
-from highlighter.track.backends import NO_CUE_MESSAGE
+from highlighter.track.backends import NO_CUE_MESSAGE, memory_controller
 from highlighter.track.controller import ControllerSettings, Decision, TargetController
 from highlighter.track.embedding import AppearanceEmbedder
 from highlighter.track.features import ImageNetFeatures
 from highlighter.track.frames import FrameSource, work_size
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import InitialTarget, initial_targets
-from highlighter.track.memory import DistractorMemory, TargetMemory
 from highlighter.track.parts import Candidate, WorkFrame
 from highlighter.track.product import Product
 from highlighter.track.propagation import LabelPropagator, _box
@@ -286,18 +285,9 @@ class JointTracker:
     def _controller(self, i: int, inits: list[InitialTarget]) -> TargetController:
         """Product ``i``'s controller for a pass, started on its start frame and told the others."""
         init = inits[i]
-        controller = TargetController(
-            self.proposer,
-            self.grounders[i],
-            LabelPropagator(features=self.features),
-            self.embedder,
-            TargetMemory(),
-            DistractorMemory(),
-            self.settings,
+        controller = memory_controller(
+            self.proposer, self.grounders[i], LabelPropagator(features=self.features), self.embedder, self.settings, init
         )
-        controller.start(init.frame, init.candidate)
-        for index, vector in init.seeds:
-            controller.memory.add(vector, index)
         controller.learned.clear()
         for j, vector in enumerate(self._vectors):
             if j != i:

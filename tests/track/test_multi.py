@@ -149,6 +149,12 @@ def test_same_coloured_products_chosen_by_boxes_keep_their_own_pixels_while_cros
     track_video(path, Prompt(boxes=(truth.box(0, 0),)))
     assert two == count_decodes["frames"]  # two products decode what one does: each frame once (+ the start frame)
     assert two <= truth.frame_count + 1
+    # Issue 12's bar, not met yet for two products of one paint in contact (the eval's samecolour2,
+    # shelf2 and trio): reported as a known failure on every run rather than left unchecked.
+    try:
+        assert_never_mostly_on_the_other(track, truth)
+    except AssertionError as e:
+        pytest.xfail(f"same-coloured products in contact: a mask lies mostly on the other product {str(e).splitlines()[0]}")
 
 
 def test_one_product_in_a_list_is_the_one_product_tracker(crossing):

@@ -386,6 +386,14 @@ def _locked_video(video: Video) -> Video:
     return locked
 
 
+def _locked_version(video: Video) -> tuple[Video, TrackJob]:
+    """``_locked_video`` and its current track version; ``ValidationError`` before the first one."""
+    video = _locked_video(video)
+    if video.current_track is None:
+        raise ValidationError("This video has no track yet: wait until it is prepared.")
+    return video, video.current_track
+
+
 def product_add(*, video: Video, frame, point: list | None = None, box: list | None = None, name=None) -> Product:
     """A new product of ``video``, shown by a click ``point`` ``[x, y]`` or a ``box``
     ``[x1, y1, x2, y2]`` on ``frame`` (pixels of the normalised video), named ``name`` or "Product N".
@@ -400,10 +408,7 @@ def product_add(*, video: Video, frame, point: list | None = None, box: list | N
     points, boxes = _clicks(video, at, [point] if point is not None else [], [box] if box is not None else [])
     prompt = _prompt_or_error({"text": "", "points": points, "boxes": boxes}).to_dict()
     with transaction.atomic():
-        video = _locked_video(video)
-        current = video.current_track
-        if current is None:
-            raise ValidationError("This video has no track yet: wait until it is prepared.")
+        video, current = _locked_version(video)
         entries = current.product_prompts()
         ids = [e["id"] for e in entries]
         if len(entries) >= products.MAX_PRODUCTS:
@@ -447,10 +452,7 @@ def product_remove(*, video: Video, product_id: str) -> TrackJob:
     version without it (undo brings it back). ``ValidationError`` for its last product, or while
     another change runs."""
     with transaction.atomic():
-        video = _locked_video(video)
-        current = video.current_track
-        if current is None:
-            raise ValidationError("This video has no track yet: wait until it is prepared.")
+        video, current = _locked_version(video)
         entries = current.product_prompts()
         entry = _product_entry(entries, product_id)
         if len(entries) == 1:
