@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from highlighter.errors import TrackError
+from highlighter.track.features import ImageNetFeatures
 from highlighter.track.frames import FrameSource
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.parts import Candidate, Embedder, Proposer, WorkFrame, box_iou
@@ -117,7 +118,7 @@ def _segment_prompt(frame: WorkFrame, grounder: CueGrounder, full: np.ndarray | 
     boxes = grounder.boxes.get(frame.index, [])
     if boxes:
         x, y, bw, bh = boxes[0]
-        mask = mask_from_box(image, (x * sx, y * sy, bw * sx, bh * sy))
+        mask = mask_from_box(image, (x * sx, y * sy, bw * sx, bh * sy), features=ImageNetFeatures())
     else:
         x, y = next((x, y) for x, y, positive in grounder.points[frame.index] if positive)
         mask = mask_from_click(image, x * sx, y * sy)

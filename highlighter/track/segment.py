@@ -8,7 +8,13 @@
   smoothed), and the log-likelihood ratio of each pixel's colour under them.
 - ``mask_from_box``: GrabCut (OpenCV) seeded by the marketer's box: everything outside is
   background, the colour models and the cut are re-estimated inside. Never empty: a box that covers
-  something is the marketer saying the product is there.
+  something is the marketer saying the product is there. GrabCut started from the whole box gives
+  the object's colour model every colour inside it, so a band of background that crosses the box
+  (the bank behind a swan, a tree line behind a horse) joins the object. With ``features``, a second
+  GrabCut starts from what the ImageNet features say is not background (``_BoxCue``: inside cells
+  that look more like the box's most distinct cells than like anything around the box), and the
+  box prior picks the better of the two (``_fit``: a tight box is filled by the object, which
+  stands out from its surroundings).
 - ``mask_from_click``: the smallest GrabCut box around a click whose object fits inside it.
 
 Masks are bool ``(h, w)``; boxes ``[x, y, w, h]`` in pixels of the image given; images RGB uint8.
@@ -16,10 +22,16 @@ Masks are bool ``(h, w)``; boxes ``[x, y, w, h]`` in pixels of the image given; 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import cv2
 import maxflow
 import numpy as np
 from scipy.ndimage import uniform_filter
+
+if TYPE_CHECKING:
+    from highlighter.track.features import ImageNetFeatures
 
 _RIGHT = np.array([[0, 0, 0], [0, 0, 1], [0, 0, 0]])
 _DOWN = np.array([[0, 0, 0], [0, 0, 0], [0, 1, 0]])
@@ -98,21 +110,55 @@ class ColourLikelihood:
         return np.log((self.fg[index] + eps) / (self.bg[index] + eps)).astype(np.float32)
 
 
-def mask_from_box(rgb: np.ndarray, box: tuple[float, float, float, float], *, iterations: int = 5) -> np.ndarray:
+def mask_from_box(
+    rgb: np.ndarray, box: tuple[float, float, float, float], *, iterations: int = 5, features: ImageNetFeatures | None = None
+) -> np.ndarray:
     """GrabCut of the ``[x, y, w, h]`` box on ``rgb``: the target's mask (bool, the image's size).
 
     Runs on a crop around the box (15% of its long side as context), shrunk so its long side is at
-    most 320 px. When the cut keeps nothing (a box around a flat patch), the box itself is the mask.
+    most 320 px. With ``features``, also GrabCut started from the features' view of the box
+    (``_BoxCue``), and the one that fits the box better (``_fit``) wins. When the cut keeps nothing
+    (a box around a flat patch), the box itself is the mask.
     """
     h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = _pixels(box, (h, w))
+    out = _grabcut(rgb, (x0, y0, x1, y1), 0.15, None, iterations)
+    cue = _BoxCue.of(rgb, (x0, y0, x1, y1), features) if features is not None else None
+    if cue is not None:
+        other = _grabcut(rgb, (x0, y0, x1, y1), cue.margin, cue, iterations)
+        if _fit(other, (x0, y0, x1, y1), cue) > _fit(out, (x0, y0, x1, y1), cue):
+            out = other
+    if np.count_nonzero(out) < 0.05 * (x1 - x0) * (y1 - y0):
+        out[:] = False
+        out[y0:y1, x0:x1] = True  # the marketer said the product is in the box
+    return out
+
+
+def _pixels(box: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``[x, y, w, h]`` as whole pixels ``x0, y0, x1, y1`` inside an image of ``size`` (h, w), never empty."""
+    h, w = size
     x, y, bw, bh = box
     x0, y0 = int(np.clip(np.floor(x), 0, w - 1)), int(np.clip(np.floor(y), 0, h - 1))
-    x1, y1 = int(np.clip(np.ceil(x + bw), x0 + 1, w)), int(np.clip(np.ceil(y + bh), y0 + 1, h))
-    out = np.zeros((h, w), bool)
-    m = int(0.15 * max(x1 - x0, y1 - y0)) + 8
+    return x0, y0, int(np.clip(np.ceil(x + bw), x0 + 1, w)), int(np.clip(np.ceil(y + bh), y0 + 1, h))
+
+
+def _crop(size: tuple[int, int], box: tuple[int, int, int, int], margin: float, side: int = 320):
+    """The region around ``box`` with ``margin`` of its long side (and 8 px) as context, clipped to
+    the image, and the scale that shrinks it to at most ``side`` px."""
+    h, w = size
+    x0, y0, x1, y1 = box
+    m = int(margin * max(x1 - x0, y1 - y0)) + 8
     cx0, cy0, cx1, cy1 = max(0, x0 - m), max(0, y0 - m), min(w, x1 + m), min(h, y1 + m)
+    return (cx0, cy0, cx1, cy1), min(1.0, side / max(cx1 - cx0, cy1 - cy0))
+
+
+def _grabcut(rgb: np.ndarray, box: tuple[int, int, int, int], margin: float, cue: _BoxCue | None, iterations: int) -> np.ndarray:
+    """GrabCut inside ``box`` (everything outside it background), on a crop with ``margin`` context:
+    started from the whole box, or from ``cue``'s labels. The mask at ``rgb``'s size."""
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    (cx0, cy0, cx1, cy1), scale = _crop((h, w), box, margin)
     crop = rgb[cy0:cy1, cx0:cx1]
-    scale = min(1.0, 320.0 / max(crop.shape[:2]))
     small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
     rect = (int((x0 - cx0) * scale), int((y0 - cy0) * scale), max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale)))
     labels = np.zeros(small.shape[:2], np.uint8)
@@ -121,19 +167,100 @@ def mask_from_box(rgb: np.ndarray, box: tuple[float, float, float, float], *, it
         # GrabCut seeds its colour models with k-means on OpenCV's global random generator: without
         # a fixed seed the same box gives another mask depending on what ran before in the process.
         cv2.setRNGSeed(0)
+        mode = cv2.GC_INIT_WITH_RECT
+        if cue is not None:
+            rx, ry, rw, rh = rect
+            inside = cv2.resize(cue.cue, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)[ry : ry + rh, rx : rx + rw]
+            labels[ry : ry + rh, rx : rx + rw] = np.where(inside > 0, cv2.GC_PR_FGD, cv2.GC_PR_BGD)
+            mode = cv2.GC_INIT_WITH_MASK
         try:
-            cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), labels, rect, bgd, fgd, iterations, cv2.GC_INIT_WITH_RECT)
-        except cv2.error:  # a flat crop: no colour model can be fitted
+            cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), labels, rect, bgd, fgd, iterations, mode)
+        except cv2.error:  # a flat crop (or no object seed): no colour model can be fitted
             labels[:] = cv2.GC_BGD
     fg = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
     if scale < 1:
         fg = cv2.resize(fg, (cx1 - cx0, cy1 - cy0), interpolation=cv2.INTER_LINEAR)
+    out = np.zeros((h, w), bool)
     out[cy0:cy1, cx0:cx1] = fg > 0
     out[:, :x0] = out[:, x1:] = False
     out[:y0] = out[y1:] = False
-    if np.count_nonzero(out) < 0.05 * (x1 - x0) * (y1 - y0):
-        out[y0:y1, x0:x1] = True  # the marketer said the product is in the box
     return out
+
+
+@dataclass
+class _BoxCue:
+    """What the ImageNet features say about a box: per pixel of ``region`` (``x0, y0, x1, y1`` of
+    the image), how much more a cell inside the box looks like the box's most distinct cells than
+    like anything around the box (cosine similarity, mean of the ``NEIGHBOURS`` closest); 0 outside
+    the box. Background that crosses the box continues outside it, so it scores below 0.
+
+    The most distinct cells (``CORE`` of the box's cells, least like the surroundings) stand for
+    the object: a box drawn around an object is mostly that object."""
+
+    region: tuple[int, int, int, int]
+    cue: np.ndarray  # float32, the region's size
+    margin: float
+
+    NEIGHBOURS = 5
+    CORE = 0.3
+    MARGIN = 0.5  # context around the box, of its long side: enough surroundings to compare with
+    SIDE = 320  # the long side, in pixels, the features see the box and its context at
+
+    @classmethod
+    def of(cls, rgb: np.ndarray, box: tuple[int, int, int, int], features: ImageNetFeatures) -> _BoxCue | None:
+        """The cue, or None where the box leaves too little around it (or too few cells in it) to compare."""
+        from highlighter.track.features import STRIDE
+
+        h, w = rgb.shape[:2]
+        (cx0, cy0, cx1, cy1), _ = _crop((h, w), box, cls.MARGIN)
+        scale = cls.SIDE / max(cx1 - cx0, cy1 - cy0)  # a small box is enlarged: its cells see its parts
+        crop = rgb[cy0:cy1, cx0:cx1]
+        small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+        sh, sw = small.shape[:2]
+        padded = cv2.copyMakeBorder(small, 0, (-sh) % 16, 0, (-sw) % 16, cv2.BORDER_REFLECT)
+        dense = features.dense(padded)
+        c, gh, gw = dense.shape
+        yy, xx = (np.mgrid[0:gh, 0:gw] + 0.5) * STRIDE / scale  # cell centres in the crop's pixels
+        x0, y0, x1, y1 = box[0] - cx0, box[1] - cy0, box[2] - cx0, box[3] - cy0
+        inside = (xx >= x0) & (xx < x1) & (yy >= y0) & (yy < y1)
+        around = ~inside & (xx < cx1 - cx0) & (yy < cy1 - cy0)
+        k = cls.NEIGHBOURS
+        if np.count_nonzero(around) < k or np.count_nonzero(inside) < 2 * k:
+            return None
+        cells = dense.reshape(c, -1).T
+        ins, out = cells[inside.ravel()], cells[around.ravel()]
+        like_around = np.sort(ins @ out.T, axis=1)[:, -k:].mean(1)
+        core = np.argsort(like_around)[: max(k + 1, int(cls.CORE * len(ins)))]
+        to_core = ins @ ins[core].T
+        to_core[core, np.arange(len(core))] = -1.0  # a cell is not its own neighbour
+        like_core = np.sort(to_core, axis=1)[:, -k:].mean(1)
+        grid = np.zeros(gh * gw, np.float32)
+        grid[inside.ravel()] = like_core - like_around
+        up = cv2.resize(grid.reshape(gh, gw), (int(round(gw * STRIDE / scale)), int(round(gh * STRIDE / scale))), interpolation=cv2.INTER_LINEAR)
+        cue = np.zeros((cy1 - cy0, cx1 - cx0), np.float32)
+        hh, ww = min(cue.shape[0], up.shape[0]), min(cue.shape[1], up.shape[1])
+        cue[:hh, :ww] = up[:hh, :ww]
+        return cls((cx0, cy0, cx1, cy1), cue, cls.MARGIN)
+
+
+def _fit(mask: np.ndarray, box: tuple[int, int, int, int], cue: _BoxCue) -> float:
+    """How well ``mask`` fits a marketer's box: the box prior of box segmentation (the object fills
+    a tight box: its bounding box's IoU with the box) times how much it stands out (the cue's mean
+    on the mask minus its mean on the rest of the box)."""
+    x0, y0, x1, y1 = box
+    ys, xs = np.nonzero(mask[y0:y1, x0:x1])
+    if len(xs) == 0:
+        return -np.inf
+    mx0, my0, mx1, my1 = xs.min() + x0, ys.min() + y0, xs.max() + 1 + x0, ys.max() + 1 + y0
+    tight = (mx1 - mx0) * (my1 - my0) / ((x1 - x0) * (y1 - y0))  # the mask's box lies inside the box
+    rx0, ry0, rx1, ry1 = cue.region
+    on = mask[ry0:ry1, rx0:rx1]
+    rest = np.zeros_like(on)
+    rest[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = True
+    rest &= ~on
+    if not rest.any():
+        return tight * float(cue.cue[on].mean())
+    return tight * float(cue.cue[on].mean() - cue.cue[rest].mean())
 
 
 def mask_from_click(rgb: np.ndarray, x: float, y: float, *, sizes: tuple[float, ...] = (0.1, 0.2, 0.35, 0.55)) -> np.ndarray:

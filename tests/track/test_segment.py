@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 
@@ -82,3 +85,28 @@ def test_a_box_over_nothing_distinct_is_the_box_itself():
 def test_a_click_becomes_the_object_under_it():
     rgb, mask = cat_on_coffee()
     assert iou(mask_from_click(rgb, 160, 90), mask) > 0.8
+
+
+def test_a_band_of_background_crossing_a_real_box_stays_out_of_the_mask():
+    # DAVIS's black swan: the bank behind it crosses the box from side to side. GrabCut started
+    # from the whole box takes the bank into the swan; started from what the ImageNet features say
+    # is not the surroundings, it does not, and the box prior picks that cut.
+    data = Path(__file__).parent / "data"
+    rgb = cv2.cvtColor(cv2.imread(str(data / "blackswan-00000.jpg")), cv2.COLOR_BGR2RGB)
+    swan = cv2.imread(str(data / "blackswan-00000-mask.png"), cv2.IMREAD_GRAYSCALE) > 127
+    ys, xs = np.nonzero(swan)
+    box = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    assert iou(mask_from_box(rgb, box), swan) < 0.6  # colour alone: the bank joins the swan
+    cut = mask_from_box(rgb, box, features=ImageNetFeatures())
+    assert iou(cut, swan) > 0.8
+    assert not cut[: ys.min() + 15, : xs.min() + 30].any()  # the bank at the box's top left corner
+
+
+def test_features_keep_a_box_around_a_plain_object_as_it_was():
+    rgb, mask = cat_on_coffee()
+    ys, xs = np.nonzero(mask)
+    box = (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    assert iou(mask_from_box(rgb, box, features=ImageNetFeatures()), mask) > 0.85
+    flat = np.full((90, 160, 3), 128, np.uint8)
+    cut = mask_from_box(flat, (40, 20, 30, 25), features=ImageNetFeatures())
+    assert cut.any() and cut.sum() <= 30 * 25
