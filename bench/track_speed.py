@@ -1,6 +1,7 @@
 """Tracking speed and memory: the full tracker against the propagation-only baseline, in one run.
 
-    .venv/bin/python bench/track_speed.py            # prints one JSON document
+    .venv/bin/python bench/track_speed.py                       # prints one JSON document
+    .venv/bin/python bench/track_speed.py --only two_products   # one section (its JSON alone)
 
 - ``throughput``: frames per second of ``memory`` and ``propagate`` on the same videos (640x360 and
   1920x1080 input, both analysed at the 480 px working resolution), and their time ratio: what
@@ -19,6 +20,7 @@ Videos are synthetic ("smooth" family, prompted by description) written to a tem
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import subprocess
@@ -95,6 +97,26 @@ def two_products(videos: list[tuple[Path, str, int, str]]) -> dict:
     }
 
 
+def throughput(folder: Path) -> dict:
+    """``memory`` against ``propagate`` at two input sizes, interleaved video by video so that
+    machine noise hits both alike."""
+    out = {}
+    for label, (w, h, seconds, seeds) in {"640x360": (640, 360, 5.0, (0, 1, 2)), "1920x1080": (1920, 1080, 4.0, (0,))}.items():
+        videos = [make_video(folder, f"{label}-{s}", w, h, seconds, s) for s in seeds]
+        frames = sum(v[2] for v in videos)
+        totals = {"memory": 0.0, "propagate": 0.0}
+        for path, text, _ in videos:
+            for backend in totals:
+                totals[backend] += timed(path, text, backend)
+        out[label] = {
+            "frames": frames,
+            "memory_fps": round(frames / totals["memory"], 1),
+            "propagate_fps": round(frames / totals["propagate"], 1),
+            "memory_over_propagate_time": round(totals["memory"] / totals["propagate"], 3),
+        }
+    return out
+
+
 def peak_rss(path: Path, text: str, backend: str) -> dict:
     code = _CHILD.format(root=str(ROOT), path=str(path), text=text, backend=backend)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
@@ -102,29 +124,25 @@ def peak_rss(path: Path, text: str, backend: str) -> dict:
     return {"frames": frames, "seconds": round(seconds, 2), "peak_rss_mib": round(kib / 1024, 1)}
 
 
+SECTIONS = ("throughput", "two_products", "peak_memory")
+
+
 def main() -> int:
-    result: dict = {"throughput": {}, "two_products": {}, "peak_memory": {}}
+    parser = argparse.ArgumentParser(description="Tracking speed and memory (module docstring).")
+    parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
+    only = parser.parse_args().only or SECTIONS
+    result: dict = {}
     with tempfile.TemporaryDirectory(prefix="highlighter-bench-") as tmp:
         folder = Path(tmp)
-        for label, (w, h, seconds, seeds) in {"640x360": (640, 360, 5.0, (0, 1, 2)), "1920x1080": (1920, 1080, 4.0, (0,))}.items():
-            videos = [make_video(folder, f"{label}-{s}", w, h, seconds, s) for s in seeds]
-            frames = sum(v[2] for v in videos)
-            # Interleave the two trackers video by video so that machine noise hits both alike.
-            totals = {"memory": 0.0, "propagate": 0.0}
-            for path, text, _ in videos:
-                for backend in totals:
-                    totals[backend] += timed(path, text, backend)
-            result["throughput"][label] = {
-                "frames": frames,
-                "memory_fps": round(frames / totals["memory"], 1),
-                "propagate_fps": round(frames / totals["propagate"], 1),
-                "memory_over_propagate_time": round(totals["memory"] / totals["propagate"], 3),
-            }
-        result["two_products"] = two_products([make_video(folder, f"two-{s}", 640, 360, 5.0, s, second=True) for s in (0, 1, 2)])
-        short, text, _ = make_video(folder, "30s", 640, 360, 30.0)
-        long, _, _ = make_video(folder, "120s", 640, 360, 120.0)
-        a, b = peak_rss(short, text, "memory"), peak_rss(long, text, "memory")
-        result["peak_memory"] = {"30s": a, "120s": b, "ratio_120s_over_30s": round(b["peak_rss_mib"] / a["peak_rss_mib"], 3)}
+        if "throughput" in only:
+            result["throughput"] = throughput(folder)
+        if "two_products" in only:
+            result["two_products"] = two_products([make_video(folder, f"two-{s}", 640, 360, 5.0, s, second=True) for s in (0, 1, 2)])
+        if "peak_memory" in only:
+            short, text, _ = make_video(folder, "30s", 640, 360, 30.0)
+            long, _, _ = make_video(folder, "120s", 640, 360, 120.0)
+            a, b = peak_rss(short, text, "memory"), peak_rss(long, text, "memory")
+            result["peak_memory"] = {"30s": a, "120s": b, "ratio_120s_over_30s": round(b["peak_rss_mib"] / a["peak_rss_mib"], 3)}
     print(json.dumps(result, indent=1))
     return 0
 

@@ -126,13 +126,26 @@ class TargetController:
         learns). ``exclude``: pixels that belong to something else for sure (another product's
         fixed mask): candidates lose them, and a re-detection mostly on them is not the target.
         Several controllers over one frame decide, their masks are made disjoint, then each applies."""
+        return self.choose(frame, self.follow(frame, cut, exclude))
+
+    def follow(self, frame: WorkFrame, cut: bool = False, exclude: np.ndarray | None = None) -> Followed | None:
+        """The first half of ``decide``: the followed target's candidates on ``frame``, none of
+        them embedded yet (None when the target is not followed). Several controllers over one
+        frame each ``follow``, embed all their candidates in one network pass, then ``choose``."""
         self._exclude = exclude if exclude is not None and exclude.any() else None
         if cut:
             self.events.append((frame.index, "cut"))
             self._lose(frame)
             self.kalman.reset()
-        if self.tracking:
-            chosen = self._follow(frame)
+        if not self.tracking:
+            return None
+        return self._candidates(frame)
+
+    def choose(self, frame: WorkFrame, followed: Followed | None) -> Decision:
+        """The second half of ``decide``: the best of ``followed``'s candidates (those without an
+        embedding are embedded here), else a re-detection."""
+        if followed is not None:
+            chosen = self._choose(frame, followed) if followed.candidates else None
             if chosen is not None:
                 return chosen
             self._lose(frame)
@@ -163,7 +176,7 @@ class TargetController:
 
     # -- following ------------------------------------------------------------------------------
 
-    def _follow(self, frame: WorkFrame) -> Decision | None:
+    def _candidates(self, frame: WorkFrame) -> Followed:
         s = self.settings
         prior = self.kalman.predict() if self.kalman.active else None
         trusted = prior is not None and self.kalman.stable >= s.stable_frames
@@ -180,14 +193,19 @@ class TargetController:
             else:
                 same.quality = max(same.quality, c.quality)
         candidates = self._without_excluded(candidates, 0.0)
-        if not candidates:
-            return None
-        candidates += self._without_excluded(self._matching_proposals(frame, candidates), 0.0)
+        if candidates:
+            candidates += self._without_excluded(self._matching_proposals(frame, candidates), 0.0)
+        return Followed(prior, trusted, candidates)
+
+    def _choose(self, frame: WorkFrame, followed: Followed) -> Decision | None:
+        s = self.settings
+        prior, trusted, candidates = followed.prior, followed.trusted, followed.candidates
         last = self.areas[-1] if self.areas else None
         ref = self._reference_area()
         best, best_total, best_sims = None, -np.inf, (0.0, 0.0)
         for c in candidates:
-            c.embedding = self.embedder.embed(frame, c)
+            if c.embedding is None:
+                c.embedding = self.embedder.embed(frame, c)
             sim_t, sim_d = self.memory.similarity(c.embedding), self.distractors.similarity(c.embedding)
             total = 0.85 * c.quality + (0.15 * box_iou(prior, c.box) if trusted else 0.0) + 1.0 * (sim_t - 0.5 * sim_d)
             if ref is not None and not c.touches_border and c.area > 1.25 * ref:
@@ -396,6 +414,16 @@ class TargetController:
             if trimmed is not None:
                 out.append(trimmed)
         return out
+
+
+@dataclass
+class Followed:
+    """The followed target's candidates on a frame (``TargetController.follow``) and the motion
+    prior's box they are scored against (``trusted`` once the prior has been stable)."""
+
+    prior: tuple[float, float, float, float] | None
+    trusted: bool
+    candidates: list[Candidate]
 
 
 @dataclass

@@ -38,19 +38,32 @@ class AppearanceEmbedder:
         self.features = features or ImageNetFeatures()
 
     def embed(self, frame: WorkFrame, candidate: Candidate) -> np.ndarray:
+        return self.embed_many(frame, [candidate])[0]
+
+    def embed_many(self, frame: WorkFrame, candidates: list[Candidate]) -> list[np.ndarray]:
+        """``embed`` of several regions of ``frame``, their crops through the network in one pass."""
+        crops = [self._crop(frame, c) for c in candidates]
+        learned = self.features.pooled_many([crop for crop, _, _ in crops], [small for _, small, _ in crops])
+        out = []
+        for c, (_, _, (x0, y0, x1, y1)), vector in zip(candidates, crops, learned):
+            mask = c.mask[y0:y1, x0:x1]
+            colour = colour_histogram(frame.hsv[y0:y1, x0:x1][mask])
+            outline = outline_histogram(mask, c.area / max(1.0, c.box[2] * c.box[3]))
+            out.append(_unit(np.r_[_WEIGHTS["learned"] * vector, _WEIGHTS["colour"] * colour, _WEIGHTS["outline"] * outline]))
+        return out
+
+    @staticmethod
+    def _crop(frame: WorkFrame, candidate: Candidate) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]:
+        """The network's view of a region: its box with a margin resized to ``_CROP`` pixels, the
+        mask at that size (the whole crop for a region too thin to show), and the box ``[x0, y0, x1, y1]``."""
         x, y, w, h = (int(v) for v in candidate.box)
         fh, fw = candidate.mask.shape
         # A margin of a tenth of the region (2 px at least) keeps its edge and a little context.
         mx, my = max(2, w // 10), max(2, h // 10)
         x0, y0, x1, y1 = max(0, x - mx), max(0, y - my), min(fw, x + w + mx), min(fh, y + h + my)
-        mask = candidate.mask[y0:y1, x0:x1]
         crop = cv2.resize(frame.rgb[y0:y1, x0:x1], (_CROP, _CROP), interpolation=cv2.INTER_AREA)
-        small = cv2.resize(mask.astype(np.uint8), (_CROP, _CROP), interpolation=cv2.INTER_NEAREST) > 0
-        learned = self.features.pooled(crop, small if small.any() else np.ones_like(small))
-        colour = colour_histogram(frame.hsv[y0:y1, x0:x1][mask])
-        outline = outline_histogram(mask, candidate.area / max(1.0, candidate.box[2] * candidate.box[3]))
-        return _unit(np.r_[_WEIGHTS["learned"] * learned, _WEIGHTS["colour"] * colour, _WEIGHTS["outline"] * outline])
-
+        small = cv2.resize(candidate.mask[y0:y1, x0:x1].astype(np.uint8), (_CROP, _CROP), interpolation=cv2.INTER_NEAREST) > 0
+        return crop, small if small.any() else np.ones_like(small), (x0, y0, x1, y1)
 
 def colour_histogram(hsv: np.ndarray) -> np.ndarray:
     """Unit-length Hellinger histogram of ``(n, 3)`` OpenCV HSV pixels: 18 hues x 3 saturations, 4 values."""

@@ -3,8 +3,11 @@
 One job, one decoder: every product gets its own ``TargetController`` (memories, Kalman prior,
 propagator, re-detection, as for one product), and all of them step over the same decoded frame.
 What the products share is computed once per frame: the decode and resize, cut detection, the
-class-agnostic proposals, the whole-frame features a search or a lookalike scan needs, and the
-appearance vector of a region several products look at (``WorkFrame.cache``).
+class-agnostic proposals, the whole-frame features a search or a lookalike scan needs, the
+appearance vector of a region several products look at (``WorkFrame.cache``), and the network pass
+that embeds every product's candidates (each controller ``follow``s, the candidates of all are
+embedded together, then each ``choose``s). What stays per product is what is at its own place and
+scale: its crop's features and their label propagation (most of a product's cost).
 
 Products know each other:
 
@@ -80,19 +83,38 @@ class SharedProposer:
 
 class SharedEmbedder:
     """The embedder's vector of a region, computed once per frame for every product looking at
-    the very same mask (the same array, from ``SharedProposer``)."""
+    the very same mask (the same array, from ``SharedProposer``); ``embed_all`` embeds the
+    candidates of every product of a frame in one network pass."""
 
     def __init__(self, embedder: Any) -> None:
         self.embedder = embedder
 
     def embed(self, frame: WorkFrame, candidate: Candidate) -> np.ndarray:
-        done = frame.cache.setdefault("embeddings", [])
-        for mask, box, vector in done:
+        vector = self._done(frame, candidate)
+        if vector is None:
+            vector = self.embedder.embed(frame, candidate)
+            frame.cache["embeddings"].append((candidate.mask, candidate.box, vector))
+        return vector
+
+    def embed_all(self, frame: WorkFrame, candidates: list[Candidate]) -> None:
+        """Set every candidate's ``embedding``, those not done yet in one network pass."""
+        todo = []
+        for c in candidates:
+            c.embedding = self._done(frame, c)
+            if c.embedding is None and not any(c.mask is d.mask and c.box == d.box for d in todo):
+                todo.append(c)
+        if todo:
+            vectors = self.embedder.embed_many(frame, todo)
+            frame.cache["embeddings"] += [(c.mask, c.box, v) for c, v in zip(todo, vectors)]
+        for c in candidates:
+            if c.embedding is None:
+                c.embedding = self._done(frame, c)
+
+    def _done(self, frame: WorkFrame, candidate: Candidate) -> np.ndarray | None:
+        for mask, box, vector in frame.cache.setdefault("embeddings", []):
             if mask is candidate.mask and box == candidate.box:
                 return vector
-        vector = self.embedder.embed(frame, candidate)
-        done.append((candidate.mask, candidate.box, vector))
-        return vector
+        return None
 
 
 def _copy(c: Candidate) -> Candidate:
@@ -346,7 +368,7 @@ class JointTracker:
                     if p is not None and p.any():
                         predicted[i] = p
         contacts = [(i, j) for k, i in enumerate(predicted) for j in list(predicted)[k + 1 :] if _touch(predicted[i], predicted[j])]
-        decisions = {}
+        followed = {}
         for i in active:
             exclude = taken
             others = [m for j, m in predicted.items() if j != i]
@@ -356,7 +378,10 @@ class JointTracker:
                     exclude |= m
                 if i in predicted:
                     exclude &= ~predicted[i] | (taken if taken is not None else False)
-            decisions[i] = controllers[i].decide(frame, cut, exclude)
+            followed[i] = controllers[i].follow(frame, cut, exclude)
+        # Every product's candidates through the appearance network together (one pass a frame).
+        self.embedder.embed_all(frame, [c for f in followed.values() if f is not None for c in f.candidates])
+        decisions = {i: controllers[i].choose(frame, followed[i]) for i in active}
         trimmed = self._resolve(frame, decisions, controllers, predicted, contacts)
         out = {i: controllers[i].apply(frame, decisions[i], trimmed.get(i)) for i in active}
         self._update_shapes(frame, active, controllers, out, predicted, contacts)
