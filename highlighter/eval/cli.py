@@ -31,7 +31,10 @@ def add_eval_parser(subparsers) -> argparse.ArgumentParser:
         help=f"comma separated, from: {', '.join(FAMILIES)}; several products: {', '.join(MULTI_FAMILIES)} "
         "('multi' for all of those, 'all' for every family)",
     )  # fmt: skip
-    parser.add_argument("--seeds", type=int, default=5, help="scenarios per family (seeds 0..N-1)")
+    parser.add_argument("--seeds", type=int, default=5, help="scenarios per family (seeds FIRST..FIRST+N-1)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="FIRST: e.g. 5 checks on seeds not used to tune (default 0)"
+    )
     parser.add_argument("--trackers", default=",".join(TRACKERS), help="backends to compare, comma separated")
     parser.add_argument("--modes", default=",".join(MODES), help="how the multi-product families are tracked")
     parser.add_argument("--backend", default="auto", help="the backend of the multi-product families")
@@ -79,11 +82,11 @@ def run_eval(args: argparse.Namespace) -> int:
     multi = [f for f in families if f in MULTI_FAMILIES]
     results = {"families": {}, "videos": []}
     if single:
-        results = run_suite(single, args.seeds, trackers, width=width, height=height, log=log)
+        results = run_suite(single, args.seeds, trackers, width=width, height=height, first_seed=args.first_seed, log=log)
     multi_results = {"families": {}, "videos": []}
     if multi:
         multi_results = run_multi_suite(
-            multi, args.seeds, modes, backend=args.backend, width=width, height=height, log=log
+            multi, args.seeds, modes, backend=args.backend, width=width, height=height, first_seed=args.first_seed, log=log
         )
     if args.table:
         if single:
