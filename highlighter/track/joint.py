@@ -22,7 +22,12 @@ Products know each other:
   it (the propagated probability, plus a bonus where the optical flow carries the product's last
   mask: a product passing in front takes the pixels of the one it hides);
   only then does each controller ``apply`` (learn from) its mask. A product left with a sliver of
-  what it decided, that is also a sliver of its usual size, is not visible on that frame.
+  what it decided, that is also a sliver of its usual size, is not visible on that frame;
+- a product hidden while it touches another (most likely behind it) is not forgotten: its shape
+  keeps moving at the velocity it had for up to ``HIDDEN_SECONDS``, and it shows again from the
+  first frame where a fair share of that moved shape still looks as it did, outside what the one
+  in front keeps. A product of the same paint merges with it in the proposals and looks like it
+  to the re-detection, so neither would bring it back in time.
 
 Start frames may differ (a box on frame 40 for one product, a description found best on frame 12
 for another). The driver then decodes backwards once from the latest start frame to frame 0 (each
@@ -55,7 +60,7 @@ from highlighter.track.features import ImageNetFeatures
 from highlighter.track.frames import FrameSource, work_size
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import InitialTarget, initial_targets
-from highlighter.track.parts import Candidate, WorkFrame
+from highlighter.track.parts import Candidate, WorkFrame, fill_holes
 from highlighter.track.product import Product
 from highlighter.track.propagation import LabelPropagator, _box
 from highlighter.track.proposals import ColourSegmentProposer
@@ -66,6 +71,9 @@ TWIN_SIMILARITY = 0.95  # another product this alike to a product's memory is no
 HELD_BONUS = 0.3  # an overlapping pixel leans to the product whose last mask the optical flow carries onto it
 SLIVER = 0.3  # a product left with less than this share of its decided mask and of its usual area is not visible
 NEAR_EVERY = 5  # frames between two crops of a nearby product kept as a counter-example
+HIDDEN_SECONDS = 2.0  # a product hidden by another keeps moving at its velocity this long (its ghost)
+LOOK_TOLERANCE = 48  # a pixel within this (largest channel difference, 0..255) of a product's moved look shows it
+SHOWS = 0.3  # a hidden product shows again where this share of its shape's pixels show it
 
 
 class SharedProposer:
@@ -355,6 +363,8 @@ class JointTracker:
         touches another product) moved by its optical flow. A product then decides without the
         pixels only another product is predicted on (nor the settled ones of ``fixed``), so a
         same-coloured product passing in front or behind is not merged in."""
+        if cut:  # a hidden product is not behind anything of the next shot
+            self._hidden.clear()
         taken = None
         if fixed:
             taken = np.zeros(frame.size[::-1], bool)
@@ -363,7 +373,7 @@ class JointTracker:
         predicted: dict[int, np.ndarray] = {}
         if not cut and len(active) > 1:
             for i in active:
-                if controllers[i].tracking:
+                if controllers[i].tracking or i in self._hidden:
                     p = self._predict(i, frame, controllers[i])
                     if p is not None and p.any():
                         predicted[i] = p
@@ -382,6 +392,7 @@ class JointTracker:
         # Every product's candidates through the appearance network together (one pass a frame).
         self.embedder.embed_all(frame, [c for f in followed.values() if f is not None for c in f.candidates])
         decisions = {i: controllers[i].choose(frame, followed[i]) for i in active}
+        contacts = self._from_shapes(frame, decisions, controllers, predicted, contacts, taken)
         trimmed = self._resolve(frame, decisions, controllers, predicted, contacts)
         out = {i: controllers[i].apply(frame, decisions[i], trimmed.get(i)) for i in active}
         self._update_shapes(frame, active, controllers, out, predicted, contacts)
@@ -396,6 +407,7 @@ class JointTracker:
         self._centroid: dict[int, tuple[float, float]] = {}
         self._velocity: dict[int, tuple[float, float]] = {}
         self._front: dict[tuple[int, int], int] = {}
+        self._hidden: dict[int, int] = {}  # products hidden by another, moving on as a shape: frames hidden
         self._evidence: dict[tuple[int, int], float] = {}  # for "i in front of j": the sum of j's error less i's
 
     def _predict(self, i: int, frame: WorkFrame, controller: TargetController) -> np.ndarray | None:
@@ -408,7 +420,10 @@ class JointTracker:
         # While it touches another product, the flow between two products of one paint is smeared:
         # the shape keeps the velocity it had before (its centroid's, over the last frames).
         touching = any(i in pair for pair in self._front)
-        motion = self._velocity.get(i) if touching else controller.propagator.motion(frame)
+        if not controller.tracking:  # hidden behind another product: it moves on as it moved
+            motion = self._velocity.get(i, (0.0, 0.0))
+        else:
+            motion = self._velocity.get(i) if touching else controller.propagator.motion(frame)
         if motion is None:
             return moved
         self._offset[i] = (self._offset.get(i, (0.0, 0.0))[0] + motion[0], self._offset.get(i, (0.0, 0.0))[1] + motion[1])
@@ -419,16 +434,24 @@ class JointTracker:
     def _update_shapes(self, frame: WorkFrame, active, controllers, out, predicted, contacts) -> None:
         """A product's shape is its mask while it touches no other product and keeps its usual
         size (its centroid's velocity is followed then); while it touches one, the shape moved
-        along (``_predict``) stands for it."""
+        along (``_predict``) stands for it, and it stays after a product is hidden by another."""
         touching = {i for pair in contacts for i in pair}
+        limit = int(round(HIDDEN_SECONDS * self.fps))
         for i in active:
             mask = out[i][0]
             if not controllers[i].tracking or mask is None or not mask.any():
+                # Hidden while it touches another product (or hidden already): most likely behind
+                # it, so its shape moves on and may show again (``_from_shapes``).
+                if i in self._shapes and (i in touching or i in self._hidden) and self._hidden.get(i, 0) < limit:
+                    self._hidden[i] = self._hidden.get(i, 0) + 1
+                    continue
+                self._hidden.pop(i, None)
                 self._shapes.pop(i, None)
                 self._looks.pop(i, None)
                 self._centroid.pop(i, None)
                 self._velocity.pop(i, None)
                 continue
+            self._hidden.pop(i, None)
             if i in touching and i in self._shapes:
                 continue
             ref = controllers[i]._reference_area()
@@ -453,6 +476,50 @@ class JointTracker:
                 self._evidence.pop(pair, None)
         for pair in contacts:
             self._front.setdefault(pair, pair[0])
+
+    def _from_shapes(self, frame: WorkFrame, decisions: dict[int, Decision], controllers, predicted, contacts, taken) -> list:
+        """Decisions completed from the products' held shapes, where a same-coloured product in
+        contact misleads the propagation and the re-detection. A product hidden by another (or
+        lost while touching one) takes the pixels of its moved shape that still look as it did
+        (``_shows``) when they are a fair share of it (``SHOWS``); ``_resolve`` then gives the
+        overlap to the one in front, so a product still behind stays hidden and one coming out
+        shows from its first part. Its own re-detection still runs: when it finds the product
+        (another colour is found where it is, wherever its shape went), the shape is dropped.
+        Returns ``contacts`` without the products whose shape was dropped."""
+        touching = {i for pair in contacts for i in pair}
+        dropped = set()
+        for i, d in decisions.items():
+            shape = predicted.get(i)
+            if shape is None or i not in self._shapes:
+                continue
+            if d.kind == "take" and i in self._hidden:
+                del predicted[i]
+                dropped.add(i)
+            elif d.kind != "accept" and (i in self._hidden or i in touching):
+                shows = self._shows(frame, i, shape, taken)
+                if np.count_nonzero(shows) >= SHOWS * np.count_nonzero(shape):
+                    cand = Candidate.from_mask(fill_holes(shows), source="held")
+                    assert cand is not None
+                    cand.quality = cand.object_score = np.count_nonzero(shows) / np.count_nonzero(shape)
+                    cand.embedding = self.embedder.embed(frame, cand)
+                    decisions[i] = Decision("take", cand, controllers[i].memory.similarity(cand.embedding))
+        return [pair for pair in contacts if not dropped.intersection(pair)]
+
+    def _shows(self, frame: WorkFrame, i: int, shape: np.ndarray, taken: np.ndarray | None) -> np.ndarray:
+        """The pixels of product ``i``'s moved ``shape`` whose colour is still its own: within
+        ``LOOK_TOLERANCE`` of the frame it was last seen whole on, moved along as the shape."""
+        look = self._looks.get(i)
+        out = np.zeros_like(shape)
+        if look is None or look.shape != frame.rgb.shape or not shape.any():
+            return out
+        x, y, w, h = (int(v) for v in _box(shape))
+        ox, oy = (int(round(v)) for v in self._offset.get(i, (0.0, 0.0)))
+        moved = _translate(look, (ox, oy))[y : y + h, x : x + w]
+        diff = np.abs(frame.rgb[y : y + h, x : x + w].astype(np.int16) - moved.astype(np.int16)).max(axis=2)
+        out[y : y + h, x : x + w] = shape[y : y + h, x : x + w] & (diff <= LOOK_TOLERANCE)
+        if taken is not None:
+            out &= ~taken
+        return out
 
     def _resolve(self, frame: WorkFrame, decisions: dict[int, Decision], controllers, predicted=None, contacts=()) -> dict[int, np.ndarray]:
         """Each decided mask less the pixels another product is surer of (module docstring).
