@@ -65,6 +65,7 @@ class AppearanceEmbedder:
         small = cv2.resize(candidate.mask[y0:y1, x0:x1].astype(np.uint8), (_CROP, _CROP), interpolation=cv2.INTER_NEAREST) > 0
         return crop, small if small.any() else np.ones_like(small), (x0, y0, x1, y1)
 
+
 def colour_histogram(hsv: np.ndarray) -> np.ndarray:
     """Unit-length Hellinger histogram of ``(n, 3)`` OpenCV HSV pixels: 18 hues x 3 saturations, 4 values."""
     hue = (hsv[:, 0].astype(np.int32) * 18) // 180
