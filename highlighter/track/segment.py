@@ -125,7 +125,7 @@ def mask_from_box(
     out = _grabcut(rgb, (x0, y0, x1, y1), 0.15, None, iterations)
     cue = _BoxCue.of(rgb, (x0, y0, x1, y1), features) if features is not None else None
     if cue is not None:
-        other = _grabcut(rgb, (x0, y0, x1, y1), cue.margin, cue, iterations)
+        other = _grabcut(rgb, (x0, y0, x1, y1), _BoxCue.MARGIN, cue, iterations)
         if _fit(other, (x0, y0, x1, y1), cue) > _fit(out, (x0, y0, x1, y1), cue):
             out = other
     if np.count_nonzero(out) < 0.05 * (x1 - x0) * (y1 - y0):
@@ -199,7 +199,6 @@ class _BoxCue:
 
     region: tuple[int, int, int, int]
     cue: np.ndarray  # float32, the region's size
-    margin: float
 
     NEIGHBOURS = 5
     CORE = 0.3
@@ -240,7 +239,7 @@ class _BoxCue:
         cue = np.zeros((cy1 - cy0, cx1 - cx0), np.float32)
         hh, ww = min(cue.shape[0], up.shape[0]), min(cue.shape[1], up.shape[1])
         cue[:hh, :ww] = up[:hh, :ww]
-        return cls((cx0, cy0, cx1, cy1), cue, cls.MARGIN)
+        return cls((cx0, cy0, cx1, cy1), cue)
 
 
 def _fit(mask: np.ndarray, box: tuple[int, int, int, int], cue: _BoxCue) -> float:
@@ -258,9 +257,7 @@ def _fit(mask: np.ndarray, box: tuple[int, int, int, int], cue: _BoxCue) -> floa
     rest = np.zeros_like(on)
     rest[y0 - ry0 : y1 - ry0, x0 - rx0 : x1 - rx0] = True
     rest &= ~on
-    if not rest.any():
-        return tight * float(cue.cue[on].mean())
-    return tight * float(cue.cue[on].mean() - cue.cue[rest].mean())
+    return tight * float(cue.cue[on].mean() - (cue.cue[rest].mean() if rest.any() else 0.0))
 
 
 def mask_from_click(rgb: np.ndarray, x: float, y: float, *, sizes: tuple[float, ...] = (0.1, 0.2, 0.35, 0.55)) -> np.ndarray:
