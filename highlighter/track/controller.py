@@ -79,6 +79,7 @@ class ControllerSettings:
     min_partial: float = 0.03  # smallest share of the target's usual area re-detection considers when lost (a sliver)
     min_drift_partial: float = 0.2  # ... and when checking a drift (a sliver then is the followed mask's own remains)
     max_growth: float = 2.0  # a mask this many times the last frame's area has merged with something
+    max_size: float = 1.4  # ... or this many times the target's usual area, with a lookalike known (DAM4SAM's size gate)
     dual_overlap: float = 0.8  # a proposal covering a propagated candidate this much (IoU) is offered too
 
 
@@ -222,7 +223,12 @@ class TargetController:
         typical = self._typical_similarity()
         unlike = sim_t < max(s.drift_similarity, s.drift_ratio * typical if typical else 0.0)
         nearer_lookalike = bool(len(self.distractors)) and sim_d > sim_t + 0.02
-        grown = last is not None and not best.touches_border and best.area > s.max_growth * last
+        # Beyond the target's usual size with a lookalike known: perhaps merged with it, growing a
+        # little every frame. Where none is known, a zoom or a turn is the likelier cause.
+        grown = not best.touches_border and (
+            (last is not None and best.area > s.max_growth * last)
+            or (bool(len(self.distractors)) and ref is not None and best.area > s.max_size * ref)
+        )
         disagree = trusted and not best.touches_border and box_mask_agreement(prior, best.box, best.area) < s.min_agreement
         if unlike or nearer_lookalike or grown or disagree:
             found = self._find(frame, near=prior, min_share=s.min_drift_partial)
