@@ -11,8 +11,8 @@ Per frame, while it follows the target:
    longer matches the target or matches a lookalike better, the mask jumped to several times the
    last frame's size or, with a lookalike known, grew past 1.4 times the target's usual area (a
    merge that grows a little every frame), or box and mask disagree (SPARROW's box-mask score
-   under 0.35). Any of these looks for the
-   target on this frame (re-detection); a region found apart from the followed mask takes over.
+   under 0.35). Any of these looks for the target on this frame (re-detection); a region found
+   apart from the followed mask takes over.
 4. Confident frames feed the target memory (DAM4SAM's size gate: within 0.7..1.4 of the recent
    median area, not cut by the frame edge); every few frames, regions apart from the target that
    look like it feed the distractor memory.
