@@ -7,6 +7,7 @@ worker process gets the same settings, pointed at the test database.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKER_NODE = f"test-{os.getpid()}@{socket.gethostname()}"  # the session worker's Celery node name
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make around it
 # are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -94,13 +96,13 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
 
     with django_db_blocker.unblock():
         database_url = _test_database_url()
-    app.control.purge()
+    _purge_queues(app)
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {**os.environ, "DATABASE_URL": database_url, "JOB_STALE_SECONDS": os.environ.get("JOB_STALE_SECONDS", "300")}
     cmd = [
         sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
         "-Q", "gpu,cpu", "--pool", "solo", "--concurrency", "1", "-l", "INFO", "--without-heartbeat",
-        "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h",
+        "--without-gossip", "--without-mingle", "-n", WORKER_NODE,
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -117,6 +119,42 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
     except subprocess.TimeoutExpired:
         proc.kill()
     print("--- worker log (tail) ---\n" + log_path.read_text(errors="replace")[-4000:])
+
+
+def _purge_queues(app) -> None:
+    """Drop the tasks waiting on both queues (``app.control.purge`` empties only the default one)."""
+    from workers.celery_app import TASK_QUEUES
+
+    with app.connection_for_write() as connection:
+        for queue in sorted(set(TASK_QUEUES.values())):
+            connection.default_channel.queue_purge(queue)
+
+
+@pytest.fixture(autouse=True)
+def _worker_idle_before_flush(request):
+    """After a test that used the worker, wait until it is idle, before the database is flushed.
+
+    A task the test left running (a retried ingest, a cancelled job finishing its batch) holds row
+    locks; pytest-django's flush TRUNCATEs every table and deadlocks against it. Queued tasks are
+    purged, since their rows are about to go. This fixture is declared after pytest-django's own
+    autouse database fixture, so its teardown runs first.
+    """
+    yield
+    if "celery_worker_process" not in request.fixturenames:
+        return
+    if request.getfixturevalue("celery_worker_process").poll() is not None:
+        return  # the test stopped it; nothing holds a lock
+    from workers.celery_app import app
+
+    _purge_queues(app)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        # The solo pool answers control messages only between tasks: no reply means it is busy.
+        replies = app.control.inspect(destination=[WORKER_NODE], timeout=1.0).active() or {}
+        if replies.get(WORKER_NODE) == []:
+            return
+        time.sleep(0.2)
+    pytest.fail("The Celery worker was still busy 120 s after the test ended.")
 
 
 def wait_for(predicate, *, timeout: float, interval: float = 0.5, what: str = "condition"):
