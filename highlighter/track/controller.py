@@ -12,7 +12,11 @@ Per frame, while it follows the target:
    last frame's size or, with a lookalike known, grew past 1.4 times the target's usual area (a
    merge that grows a little every frame), or box and mask disagree (SPARROW's box-mask score
    under 0.35). Any of these looks for the target on this frame (re-detection); a region found
-   apart from the followed mask takes over.
+   apart from the followed mask takes over. Near the followed mask a region needs only to look
+   more like the target than the mask does and to pass the drift bar; elsewhere it must pass
+   re-identification. Before the checks, separate pieces of the chosen mask that look more like
+   a known lookalike than like the target are dropped (a lookalike that crossed in front of the
+   target leaves the mask on both once they part).
 4. Confident frames feed the target memory (DAM4SAM's size gate: within 0.7..1.4 of the recent
    median area, not cut by the frame edge); every few frames, regions apart from the target that
    look like it feed the distractor memory.
@@ -27,8 +31,9 @@ While the target is lost (occlusion, exit, after a cut) every frame is re-detect
 proposals and the regions that look like the target's long-term memory (the propagator's
 ``search``), re-identified against the target memory and rejected when they look more like a known
 lookalike. A product coming out from behind something is accepted from its first sliver (3% of its
-usual area), since appearance, not size, says what it is. The track says ``visible: false`` until
-one is accepted.
+usual area), since appearance, not size, says what it is; where it was last seen (within one of
+its sizes), a region that would pass the drift bar is enough, since it shows there first and
+partly. The track says ``visible: false`` until one is accepted.
 
 The confidence of a frame is the candidate's quality times its object score times how its
 appearance compares with the track's typical similarity: a mask the propagation and the image
@@ -41,8 +46,10 @@ the key frame); nothing here depends on the direction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from highlighter.track.grounding import CueGrounder
@@ -83,6 +90,7 @@ class ControllerSettings:
     max_growth: float = 2.0  # a mask this many times the last frame's area has merged with something
     max_size: float = 1.4  # ... or this many times the target's usual area, with a lookalike known (DAM4SAM's size gate)
     dual_overlap: float = 0.8  # a proposal covering a propagated candidate this much (IoU) is offered too
+    min_part: float = 0.5  # a separate piece of a mask this share of the target's usual area is judged on its own
 
 
 class TargetController:
@@ -109,6 +117,7 @@ class TargetController:
         self.events: list[tuple[int, str]] = []  # (frame, what happened): lost, found, cut
         self.learned: list[np.ndarray] = []  # vectors added to the memory, for whoever drains them (other products)
         self._exclude: np.ndarray | None = None  # this frame's pixels of other products (``decide``)
+        self._last_box: tuple[float, ...] | None = None  # where the target was last accepted (until a cut)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -140,6 +149,7 @@ class TargetController:
             self.events.append((frame.index, "cut"))
             self._lose(frame)
             self.kalman.reset()
+            self._last_box = None
         if not self.tracking:
             return None
         return self._candidates(frame)
@@ -147,12 +157,20 @@ class TargetController:
     def choose(self, frame: WorkFrame, followed: Followed | None) -> Decision:
         """The second half of ``decide``: the best of ``followed``'s candidates (those without an
         embedding are embedded here), else a re-detection."""
+        expected = None
         if followed is not None:
             chosen = self._choose(frame, followed) if followed.candidates else None
             if chosen is not None:
                 return chosen
             self._lose(frame)
-        found = self._find(frame)
+            expected = followed.prior
+        elif self.kalman.active and self.kalman.stable >= self.settings.stable_frames:
+            expected = self.kalman.predict()  # a hidden product keeps moving (SAMURAI's motion prior)
+        # Where the target was last seen, or where its motion would have taken it, a region that
+        # would still pass as the followed target (the drift bar) is taken back: an object coming
+        # out from behind another shows there first, and partly.
+        local = [box for box in (self._last_box, expected) if box is not None]
+        found = self._find(frame, local=local, local_threshold=self._drift_threshold())
         if found is None:
             return Decision("none")
         return Decision("take", found, self.memory.similarity(found.embedding) if found.embedding is not None else 0.0)
@@ -222,8 +240,9 @@ class TargetController:
                 best, best_total, best_sims = c, total, (sim_t, sim_d)
         assert best is not None
         sim_t, sim_d = best_sims
-        typical = self._typical_similarity()
-        unlike = sim_t < max(s.drift_similarity, s.drift_ratio * typical if typical else 0.0)
+        if len(self.distractors):
+            best, sim_t, sim_d = self._without_lookalike_parts(frame, best, sim_t, sim_d)
+        unlike = sim_t < self._drift_threshold()
         nearer_lookalike = bool(len(self.distractors)) and sim_d > sim_t + 0.02
         # Beyond the target's usual size with a lookalike known: perhaps merged with it, growing a
         # little every frame. Where none is known, a zoom or a turn is the likelier cause.
@@ -233,7 +252,16 @@ class TargetController:
         )
         disagree = trusted and not best.touches_border and box_mask_agreement(prior, best.box, best.area) < s.min_agreement
         if unlike or nearer_lookalike or grown or disagree:
-            found = self._find(frame, near=prior, min_share=s.min_drift_partial)
+            # Near the followed mask but apart from it, a region that looks more like the target
+            # than the mask does and would pass as the followed target is the better of the two
+            # hypotheses (the mask slid onto a neighbour). Further away, or within the mask (a
+            # part of a zooming or turning product looks more like its first view than the whole
+            # does), only a full re-identification is.
+            bar = max(self._drift_threshold(), sim_t + s.reid_margin)
+            local = [prior] if prior is not None else []
+            found = self._find(
+                frame, near=prior, min_share=s.min_drift_partial, local=local, local_threshold=bar, apart_from=best.mask
+            )
             if found is not None and found.embedding is not None:
                 # The target is elsewhere, or the followed mask took in something else and a region
                 # that looks more like the target lies within it: either takes over.
@@ -243,6 +271,48 @@ class TargetController:
             if nearer_lookalike or sim_t < s.drift_similarity:
                 return None
         return Decision("accept", best, sim_t)
+
+    def _without_lookalike_parts(
+        self, frame: WorkFrame, cand: Candidate, sim_t: float, sim_d: float
+    ) -> tuple[Candidate, float, float]:
+        """``cand`` without its separate parts that look more like a known lookalike than like the
+        target, or that alone would fail the drift bar, with its similarities (target, lookalike)
+        recomputed; ``cand`` itself when it is one piece or every part is the target's. A
+        lookalike that passed in front of the target leaves the propagated mask on both once they
+        part: the union still looks like the target as a whole (two things of its paint), each
+        part alone says which is which."""
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(cand.mask.view(np.uint8), connectivity=8)
+        # Only a piece the size of an object like the target is judged alone: a fragment's
+        # appearance vector says little.
+        usual = self._reference_area() or cand.area
+        parts = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= self.settings.min_part * usual]
+        if len(parts) < 2:
+            return cand, sim_t, sim_d
+        keep = np.zeros_like(cand.mask)
+        kept, best_part, best_margin = 0, None, -np.inf
+        bar = self._drift_threshold()
+        for k in parts:
+            part = Candidate.from_mask(labels == k, quality=cand.quality, object_score=cand.object_score, source=cand.source)
+            assert part is not None
+            part.embedding = self.embedder.embed(frame, part)
+            pt, pd = self.memory.similarity(part.embedding), self.distractors.similarity(part.embedding)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("frame %d part area %d box %s target %.3f lookalike %.3f",
+                          frame.index, part.area, tuple(round(v) for v in part.box), pt, pd)  # fmt: skip
+            if pt - pd > best_margin:
+                best_part, best_margin = part.mask, pt - pd
+            if pd <= pt and pt >= bar:
+                keep |= part.mask
+                kept += 1
+        if kept == len(parts):
+            return cand, sim_t, sim_d
+        if not kept:  # no part is the target's alone: the least lookalike stays, the drift checks judge it
+            keep = best_part
+        # Small specks apart from every part go with the lookalike parts; the kept parts' holes stay.
+        trimmed = Candidate.from_mask(cand.mask & keep, quality=cand.quality, object_score=cand.object_score, source=cand.source)
+        assert trimmed is not None
+        trimmed.embedding = self.embedder.embed(frame, trimmed)
+        return trimmed, self.memory.similarity(trimmed.embedding), self.distractors.similarity(trimmed.embedding)
 
     def _matching_proposals(self, frame: WorkFrame, candidates: list[Candidate]) -> list[Candidate]:
         """SPARROW's dual prompt, for a description: class-agnostic proposals that match the words
@@ -264,6 +334,7 @@ class TargetController:
 
     def _accept(self, frame: WorkFrame, cand: Candidate, sim_t: float) -> None:
         self.kalman.update(cand.box)
+        self._last_box = cand.box
         self.propagator.commit(frame, cand.mask)
         ref = self._reference_area()
         self._since_memory += 1
@@ -289,6 +360,7 @@ class TargetController:
 
     def _acquire(self, frame: WorkFrame, cand: Candidate) -> None:
         self.kalman.initiate(cand.box)
+        self._last_box = cand.box
         self.propagator.reset(frame, cand.mask)
         self.tracking = True
         if not cand.touches_border:
@@ -315,6 +387,12 @@ class TargetController:
         hundred. Not the recent median: a mask that took in a lookalike for a while would lower it
         until that looked typical."""
         return float(np.percentile(self.similarities, 75)) if self.similarities else None
+
+    def _drift_threshold(self) -> float:
+        """The similarity a followed mask must keep to stay the target (``drift_similarity``, and
+        ``drift_ratio`` of the track's typical similarity)."""
+        typical = self._typical_similarity()
+        return max(self.settings.drift_similarity, self.settings.drift_ratio * typical if typical else 0.0)
 
     def _confidence(self, cand: Candidate, sim_t: float) -> float:
         """Quality (the part's own estimate of the mask) times the evidence the target is there at
@@ -359,13 +437,26 @@ class TargetController:
             if self.memory.similarity(vector) >= self.settings.lookalike_ratio * typical:
                 self.distractors.add(vector)
 
-    def _find(self, frame: WorkFrame, near: tuple[float, ...] | None = None, min_share: float | None = None) -> Candidate | None:
+    def _find(
+        self,
+        frame: WorkFrame,
+        near: tuple[float, ...] | None = None,
+        min_share: float | None = None,
+        local: Sequence[tuple[float, ...]] = (),
+        local_threshold: float | None = None,
+        apart_from: np.ndarray | None = None,
+    ) -> Candidate | None:
         """The best re-identified candidate on ``frame`` (its ``embedding`` set), or None: one that
         the propagation supports (``min_support``, when the propagator can say) and the embedder
         finds alike (``reid_similarity``, ``reid_ratio``), more than any known lookalike.
 
-        ``near``: the motion prior's box, which a candidate gains by overlapping. ``min_share``: the
-        smallest candidate area, as a share of the target's usual area (``min_partial`` by default).
+        ``near``: the motion prior's box, which a candidate gains by overlapping. ``local``: boxes
+        where the target is expected (the motion prior's, where it was last seen); a candidate
+        centred within one size of one of them (the box's, or the target's usual one) needs only
+        ``local_threshold``: a local hypothesis needs less evidence than a jump across the frame.
+        ``apart_from``: a mask that such a local candidate must mostly lie outside of (IoU < 0.5).
+        ``min_share``: the smallest candidate area, as a share of the target's usual area
+        (``min_partial`` by default).
         """
         s = self.settings
         min_share = s.min_partial if min_share is None else min_share
@@ -394,7 +485,14 @@ class TargetController:
                           frame.index, c.source, c.area, tuple(round(v) for v in c.box), sim_t, sim_d,
                           None if near is None else tuple(round(v) for v in near))  # fmt: skip
             # A product half in frame shows half its outline: a little less alike.
-            if sim_t < threshold - (0.1 if c.touches_border else 0.0) or sim_t < sim_d + s.reid_margin:
+            bar = threshold
+            if (
+                local_threshold is not None
+                and any(_centred_near(c.box, b, np.sqrt(ref) if ref else 0.0) for b in local)
+                and (apart_from is None or _mask_iou(c.mask, apart_from) < 0.5)
+            ):
+                bar = max(s.reid_similarity, min(threshold, local_threshold))
+            if sim_t < bar - (0.1 if c.touches_border else 0.0) or sim_t < sim_d + s.reid_margin:
                 continue
             if text and self.grounder.text_score(frame, c) < 0.3:
                 continue
@@ -446,6 +544,14 @@ class Decision:
     @property
     def mask(self) -> np.ndarray | None:
         return None if self.candidate is None else self.candidate.mask
+
+
+def _centred_near(box: tuple[float, ...], near: tuple[float, ...], side: float = 0.0) -> bool:
+    """Whether ``box``'s centre lies within one size of ``near``'s centre (``[x, y, w, h]``): its
+    width and height, or ``side`` where that is more (a partly hidden target's box is small)."""
+    dx = abs(box[0] + box[2] / 2 - near[0] - near[2] / 2)
+    dy = abs(box[1] + box[3] / 2 - near[1] - near[3] / 2)
+    return dx <= max(near[2], side) and dy <= max(near[3], side)
 
 
 def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:

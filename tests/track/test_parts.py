@@ -247,6 +247,23 @@ def test_redetection_finds_a_sliver_of_the_product_among_many_larger_regions():
     assert (2, "found") in controller.events
 
 
+def test_a_separate_part_of_the_mask_that_looks_like_a_known_lookalike_is_dropped():
+    # A lookalike passed in front of the target and the propagated mask kept both once they parted.
+    target, lookalike = obj("red", "rect", 100, 90), obj("blue", "ellipse", 220, 90)
+    frame = scene_frame([target, lookalike])
+    controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
+    controller.distractors.add(controller.embedder.embed(frame, Candidate.from_mask(mask_of(lookalike))))
+    both = Candidate.from_mask(mask_of(target) | mask_of(lookalike))
+    kept, sim_t, sim_d = controller._without_lookalike_parts(frame, both, 0.0, 0.0)
+    assert np.array_equal(kept.mask, mask_of(target))
+    assert sim_t > sim_d
+    # A part more like the target than like any known lookalike stays (here a second red box).
+    twin = obj("red", "rect", 160, 140)
+    frame = scene_frame([target, lookalike, twin])
+    pair = Candidate.from_mask(mask_of(target) | mask_of(twin))
+    assert controller._without_lookalike_parts(frame, pair, 0.9, 0.1)[0] is pair
+
+
 def red_bar_frame(index, square_x, w=180, h=320):
     """A full-height red stripe at the left edge (a colour bar, a wall) and a red square at ``square_x``."""
     rgb = _background(w, h, 0, "textured").copy()
