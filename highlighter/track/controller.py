@@ -281,7 +281,7 @@ class TargetController:
         lookalike that passed in front of the target leaves the propagated mask on both once they
         part: the union still looks like the target as a whole (two things of its paint), each
         part alone says which is which."""
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(cand.mask.view(np.uint8), connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(cand.mask.astype(np.uint8), connectivity=8)
         # Only a piece the size of an object like the target is judged alone: a fragment's
         # appearance vector says little.
         usual = self._reference_area() or cand.area
@@ -308,7 +308,7 @@ class TargetController:
             return cand, sim_t, sim_d
         if not kept:  # no part is the target's alone: the least lookalike stays, the drift checks judge it
             keep = best_part
-        # Small specks apart from every part go with the lookalike parts; the kept parts' holes stay.
+        # Specks too small to judge go with the dropped parts.
         trimmed = Candidate.from_mask(cand.mask & keep, quality=cand.quality, object_score=cand.object_score, source=cand.source)
         assert trimmed is not None
         trimmed.embedding = self.embedder.embed(frame, trimmed)
