@@ -264,6 +264,35 @@ def test_a_separate_part_of_the_mask_that_looks_like_a_known_lookalike_is_droppe
     assert controller._without_lookalike_parts(frame, pair, 0.9, 0.1)[0] is pair
 
 
+def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(monkeypatch):
+    # While lost, a region where the target was last seen needs only the drift bar (it shows
+    # there first, and partly); anywhere else it needs full re-identification.
+    target = obj("red", "rect", 100, 90)
+    frame = scene_frame([target])
+    controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
+    controller.similarities = [1.0] * 10  # frames that matched the memory: drift bar 0.8, re-identification 0.9
+    own = controller.memory.prototypes[0]
+    other = np.zeros_like(own)
+    other[int(np.argmin(np.abs(own)))] = 1.0
+    other -= (other @ own) * own
+    alike = 0.85 * own + np.sqrt(1 - 0.85**2) * other / np.linalg.norm(other)  # between the two bars
+    assert controller.memory.similarity(alike) == pytest.approx(0.85, abs=1e-4)
+    monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: alike)
+    monkeypatch.setattr(controller.propagator, "search", lambda frame: [])
+    monkeypatch.setattr(controller.propagator, "support", lambda frame, mask: 1.0)
+    controller._lose(frame)
+
+    def decision(x, y):
+        region = Candidate.from_mask(mask_of(obj("red", "rect", x, y)))
+        monkeypatch.setattr(controller.proposer, "propose", lambda frame: [region])
+        return controller.choose(frame, None).kind
+
+    assert decision(112, 96) == "take"
+    assert decision(250, 140) == "none"
+    controller.similarities = [0.8] * 10  # a track whose frames matched less: 0.85 now passes anywhere
+    assert decision(250, 140) == "take"
+
+
 def red_bar_frame(index, square_x, w=180, h=320):
     """A full-height red stripe at the left edge (a colour bar, a wall) and a red square at ``square_x``."""
     rgb = _background(w, h, 0, "textured").copy()
