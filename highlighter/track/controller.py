@@ -14,9 +14,10 @@ Per frame, while it follows the target:
    under 0.35). Any of these looks for the target on this frame (re-detection); a region found
    apart from the followed mask takes over. Near the followed mask a region needs only to look
    more like the target than the mask does and to pass the drift bar; elsewhere it must pass
-   re-identification. Before the checks, separate pieces of the chosen mask that look more like
-   a known lookalike than like the target are dropped (a lookalike that crossed in front of the
-   target leaves the mask on both once they part).
+   re-identification. Before the checks, the objects the chosen mask holds (separate pieces, and
+   objects that touch: ``_pieces``) that look more like a known lookalike than like the target,
+   or alone fail the drift bar while another passes, are dropped (a lookalike that crossed in
+   front of the target leaves the mask on both once they part, or while they touch).
 4. Confident frames feed the target memory (DAM4SAM's size gate: within 0.7..1.4 of the recent
    median area, not cut by the frame edge); every few frames, regions apart from the target that
    look like it feed the distractor memory.
@@ -240,8 +241,7 @@ class TargetController:
                 best, best_total, best_sims = c, total, (sim_t, sim_d)
         assert best is not None
         sim_t, sim_d = best_sims
-        if len(self.distractors):
-            best, sim_t, sim_d = self._without_lookalike_parts(frame, best, sim_t, sim_d)
+        best, sim_t, sim_d = self._without_lookalike_parts(frame, best, sim_t, sim_d)
         unlike = sim_t < self._drift_threshold()
         nearer_lookalike = bool(len(self.distractors)) and sim_d > sim_t + 0.02
         # Beyond the target's usual size with a lookalike known: perhaps merged with it, growing a
@@ -275,24 +275,26 @@ class TargetController:
     def _without_lookalike_parts(
         self, frame: WorkFrame, cand: Candidate, sim_t: float, sim_d: float
     ) -> tuple[Candidate, float, float]:
-        """``cand`` without its separate parts that look more like a known lookalike than like the
-        target, or that alone would fail the drift bar, with its similarities (target, lookalike)
-        recomputed; ``cand`` itself when it is one piece or every part is the target's. A
-        lookalike that passed in front of the target leaves the propagated mask on both once they
+        """``cand`` without its parts (``_pieces``: separate, or objects that touch) that look more
+        like a known lookalike than like the target, or that alone would fail the drift bar while
+        another passes, with its similarities (target, lookalike) recomputed; ``cand`` itself when
+        it holds one object, when every part is the target's, or when no part passes alone and
+        none is more like a lookalike (the halves of a turning product). A lookalike that passed
+        in front of the target leaves the propagated mask on both while they touch and once they
         part: the union still looks like the target as a whole (two things of its paint), each
         part alone says which is which."""
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(cand.mask.astype(np.uint8), connectivity=8)
         # Only a piece the size of an object like the target is judged alone: a fragment's
         # appearance vector says little.
         usual = self._reference_area() or cand.area
-        parts = [k for k in range(1, count) if stats[k, cv2.CC_STAT_AREA] >= self.settings.min_part * usual]
+        min_area = self.settings.min_part * usual
+        parts = [p for p in _pieces(cand.mask, min_area) if np.count_nonzero(p) >= min_area]
         if len(parts) < 2:
             return cand, sim_t, sim_d
         keep = np.zeros_like(cand.mask)
-        kept, best_part, best_margin = 0, None, -np.inf
+        kept, best_part, best_margin, lookalike = 0, None, -np.inf, False
         bar = self._drift_threshold()
-        for k in parts:
-            part = Candidate.from_mask(labels == k, quality=cand.quality, object_score=cand.object_score, source=cand.source)
+        for piece in parts:
+            part = Candidate.from_mask(piece, quality=cand.quality, object_score=cand.object_score, source=cand.source)
             assert part is not None
             part.embedding = self.embedder.embed(frame, part)
             pt, pd = self.memory.similarity(part.embedding), self.distractors.similarity(part.embedding)
@@ -304,7 +306,10 @@ class TargetController:
             if pd <= pt and pt >= bar:
                 keep |= part.mask
                 kept += 1
-        if kept == len(parts):
+            lookalike |= pd > pt
+        if kept == len(parts) or not (kept or lookalike):
+            # Every part is the target's, or none looks like it alone and none like a lookalike
+            # (parts of a turning or zooming product): the whole stays, the drift checks judge it.
             return cand, sim_t, sim_d
         if not kept:  # no part is the target's alone: the least lookalike stays, the drift checks judge it
             keep = best_part
@@ -544,6 +549,45 @@ class Decision:
     @property
     def mask(self) -> np.ndarray | None:
         return None if self.candidate is None else self.candidate.mask
+
+
+def _pieces(mask: np.ndarray, min_area: float = 0.0) -> list[np.ndarray]:
+    """The objects ``mask`` seems to hold: its connected components of at least ``min_area``
+    pixels, each split where it narrows between two cores (two objects of one paint that touch).
+    The textbook split of touching blobs: a core is a connected region where the distance to the
+    component's edge is at least half its largest, and each pixel goes to its nearest core. A
+    convex object, or a long one, has one core; a product beside a lookalike has two."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return []
+    # Within the mask's box and a pixel of margin (where the frame has one): the same distances.
+    y0, x0 = max(0, rows[0] - 1), max(0, cols[0] - 1)
+    y1, x1 = min(mask.shape[0], rows[-1] + 2), min(mask.shape[1], cols[-1] + 2)
+    m = mask[y0:y1, x0:x1].astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    dist = cv2.distanceTransform(m, cv2.DIST_L2, 5)
+    out = []
+
+    def whole(part: np.ndarray, x: int, y: int) -> np.ndarray:
+        full = np.zeros(mask.shape, bool)
+        full[y0 + y : y0 + y + part.shape[0], x0 + x : x0 + x + part.shape[1]] = part
+        return full
+
+    for k in range(1, count):
+        if stats[k, cv2.CC_STAT_AREA] < min_area:
+            continue
+        x, y, w, h = (int(v) for v in stats[k, :4])
+        comp = labels[y : y + h, x : x + w] == k
+        d = np.where(comp, dist[y : y + h, x : x + w], 0.0)
+        cores, core_labels = cv2.connectedComponents((d >= 0.5 * d.max()).astype(np.uint8), connectivity=8)
+        if cores <= 2:
+            out.append(whole(comp, x, y))
+            continue
+        _, nearest = cv2.distanceTransformWithLabels(
+            (core_labels == 0).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_CCOMP
+        )
+        out += [whole(comp & (nearest == label), x, y) for label in np.unique(nearest[comp])]
+    return out
 
 
 def _centred_near(box: tuple[float, ...], near: tuple[float, ...], side: float = 0.0) -> bool:

@@ -5,13 +5,14 @@ of one moving over the other, so what passes here sees texture, not a flat paint
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from highlighter.eval.scenarios import PathObject, build
 from highlighter.eval.synthetic import PALETTE, _background
 from highlighter.eval.synthetic import photo_background as photo
-from highlighter.track.controller import TargetController
+from highlighter.track.controller import TargetController, _pieces
 from highlighter.track.embedding import AppearanceEmbedder
 from highlighter.track.frames import FrameSource
 from highlighter.track.grounding import CueGrounder, shape_word
@@ -291,6 +292,53 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     assert decision(250, 140) == "none"
     controller.similarities = [0.8] * 10  # a track whose frames matched less: 0.85 now passes anywhere
     assert decision(250, 140) == "take"
+
+
+def test_touching_objects_of_one_mask_are_told_apart_where_it_narrows():
+    square = np.zeros((100, 200), bool)
+    square[30:70, 20:60] = True
+    beside = square.copy()
+    beside[cv2.ellipse(np.zeros((100, 200), np.uint8), (80, 50), (22, 14), 0, 0, 360, 1, -1) > 0] = True
+    pieces = _pieces(beside)
+    assert len(pieces) == 2 and np.array_equal(pieces[0] | pieces[1], beside) and not (pieces[0] & pieces[1]).any()
+    assert max(np.count_nonzero(p & square) / np.count_nonzero(p) for p in pieces) > 0.95
+    # One object has one core: a square, a long bar, a square with a thin strap (a leak along a stripe).
+    bar = np.zeros((100, 200), bool)
+    bar[40:60, 10:190] = True
+    strap = square.copy()
+    strap[45:50, 60:180] = True
+    assert [len(_pieces(m)) for m in (square, bar, strap)] == [1, 1, 1]
+    assert _pieces(square, min_area=1601) == []
+
+
+def test_a_touching_object_unlike_the_target_is_dropped_from_its_mask_before_any_lookalike_is_known():
+    target, other = obj("red", "rect", 100, 90), obj("blue", "ellipse", 131, 90, (14.0, 12.0))
+    frame = scene_frame([target, other])
+    controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
+    controller.distractors = DistractorMemory()
+    controller.similarities = [1.0] * 10  # drift bar 0.8
+    both = Candidate.from_mask(mask_of(target) | mask_of(other))
+    kept = controller._without_lookalike_parts(frame, both, 0.0, 0.0)[0]
+    visible = mask_of(target) & ~mask_of(other)
+    assert np.count_nonzero(kept.mask & visible) / np.count_nonzero(kept.mask | visible) > 0.9
+
+
+def test_parts_that_each_fail_the_drift_bar_alone_and_look_like_no_lookalike_stay_together(monkeypatch):
+    # A turning or zooming product whose halves each look less like it than the whole: nothing to drop.
+    target, other = obj("red", "rect", 100, 90), obj("red", "ellipse", 131, 90, (14.0, 12.0))
+    frame = scene_frame([target, other])
+    controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
+    controller.distractors = DistractorMemory()
+    controller.similarities = [1.0] * 10
+    own = controller.memory.prototypes[0]
+    other_axis = np.zeros_like(own)
+    other_axis[int(np.argmin(np.abs(own)))] = 1.0
+    other_axis -= (other_axis @ own) * own
+    half = 0.7 * own + np.sqrt(1 - 0.7**2) * other_axis / np.linalg.norm(other_axis)  # under the drift bar
+    monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: half)
+    both = Candidate.from_mask(mask_of(target) | mask_of(other))
+    assert len(_pieces(both.mask)) == 2
+    assert controller._without_lookalike_parts(frame, both, 0.9, 0.0)[0] is both
 
 
 def red_bar_frame(index, square_x, w=180, h=320):
