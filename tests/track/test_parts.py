@@ -265,6 +265,14 @@ def test_a_separate_part_of_the_mask_that_looks_like_a_known_lookalike_is_droppe
     assert controller._without_lookalike_parts(frame, pair, 0.9, 0.1)[0] is pair
 
 
+def vector_alike(own, similarity):
+    """A unit vector whose cosine with the unit vector ``own`` is ``similarity``."""
+    other = np.zeros_like(own)
+    other[int(np.argmin(np.abs(own)))] = 1.0
+    other -= (other @ own) * own
+    return similarity * own + np.sqrt(1 - similarity**2) * other / np.linalg.norm(other)
+
+
 def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(monkeypatch):
     # While lost, a region where the target was last seen needs only the drift bar (it shows
     # there first, and partly); anywhere else it needs full re-identification.
@@ -272,11 +280,7 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     frame = scene_frame([target])
     controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
     controller.similarities = [1.0] * 10  # frames that matched the memory: drift bar 0.8, re-identification 0.9
-    own = controller.memory.prototypes[0]
-    other = np.zeros_like(own)
-    other[int(np.argmin(np.abs(own)))] = 1.0
-    other -= (other @ own) * own
-    alike = 0.85 * own + np.sqrt(1 - 0.85**2) * other / np.linalg.norm(other)  # between the two bars
+    alike = vector_alike(controller.memory.prototypes[0], 0.85)  # between the two bars
     assert controller.memory.similarity(alike) == pytest.approx(0.85, abs=1e-4)
     monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: alike)
     monkeypatch.setattr(controller.propagator, "search", lambda frame: [])
@@ -330,11 +334,7 @@ def test_parts_that_each_fail_the_drift_bar_alone_and_look_like_no_lookalike_sta
     controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
     controller.distractors = DistractorMemory()
     controller.similarities = [1.0] * 10
-    own = controller.memory.prototypes[0]
-    other_axis = np.zeros_like(own)
-    other_axis[int(np.argmin(np.abs(own)))] = 1.0
-    other_axis -= (other_axis @ own) * own
-    half = 0.7 * own + np.sqrt(1 - 0.7**2) * other_axis / np.linalg.norm(other_axis)  # under the drift bar
+    half = vector_alike(controller.memory.prototypes[0], 0.7)  # under the drift bar
     monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: half)
     both = Candidate.from_mask(mask_of(target) | mask_of(other))
     assert len(_pieces(both.mask)) == 2
