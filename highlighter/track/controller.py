@@ -66,6 +66,7 @@ from highlighter.track.parts import (
     box_mask_agreement,
     is_background,
 )
+from highlighter.trackfile import mask_box
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class ControllerSettings:
     max_growth: float = 2.0  # a mask this many times the last frame's area has merged with something
     max_size: float = 1.4  # ... or this many times the target's usual area, with a lookalike known (DAM4SAM's size gate)
     dual_overlap: float = 0.8  # a proposal covering a propagated candidate this much (IoU) is offered too
-    min_part: float = 0.5  # a separate piece of a mask this share of the target's usual area is judged on its own
+    min_part: float = 0.5  # a piece of a mask (separate, or touching: ``_pieces``) this share of the target's usual area is judged on its own
 
 
 class TargetController:
@@ -557,12 +558,13 @@ def _pieces(mask: np.ndarray, min_area: float = 0.0) -> list[np.ndarray]:
     The textbook split of touching blobs: a core is a connected region where the distance to the
     component's edge is at least half its largest, and each pixel goes to its nearest core. A
     convex object, or a long one, has one core; a product beside a lookalike has two."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
+    box = mask_box(mask)
+    if box is None:
         return []
     # Within the mask's box and a pixel of margin (where the frame has one): the same distances.
-    y0, x0 = max(0, rows[0] - 1), max(0, cols[0] - 1)
-    y1, x1 = min(mask.shape[0], rows[-1] + 2), min(mask.shape[1], cols[-1] + 2)
+    bx, by, bw, bh = (int(v) for v in box)
+    y0, x0 = max(0, by - 1), max(0, bx - 1)
+    y1, x1 = min(mask.shape[0], by + bh + 1), min(mask.shape[1], bx + bw + 1)
     m = mask[y0:y1, x0:x1].astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
     dist = cv2.distanceTransform(m, cv2.DIST_L2, 5)
