@@ -73,12 +73,20 @@ def test_a_refused_prompt_scores_zero_and_is_counted(make_footage, monkeypatch):
 
 
 def test_the_command_prints_rows_summaries_per_subset_and_a_table(make_footage, make_truth_track, monkeypatch, capsys):
-    monkeypatch.setattr(bench, "track_video", lambda path, prompt, backend: make_truth_track(False))
+    tracked = []
+
+    def track(path, prompt, backend):
+        tracked.append(path.name)
+        return make_truth_track(False)
+
+    monkeypatch.setattr(bench, "track_video", track)
     folder = make_footage("still", moving=False).parent
     make_footage("other", moving=False)
     assert bench.main([str(folder), "--clips", "still", "--skip-baselines", "--table"]) == 0
     out, err = capsys.readouterr()
     result = json.loads(out)
+    # The process's one-time start is paid on a tiny clip before the first clip, and reported apart.
+    assert tracked == ["warm-up.mp4", "video.mp4"] and result["startup_seconds"] >= 0
     subset = split([c.name for c in list_clips(folder)])["still"]
     assert [(r["clip"], r["method"], r["split"]) for r in result["rows"]] == [("still", "ours", subset)]
     assert result["summary"]["all"]["ours"]["j"] == 1.0 and result["summary"][subset]["ours"]["clips"] == 1
