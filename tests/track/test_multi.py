@@ -48,6 +48,11 @@ class Truth:
     def mask(self, k: int, index: int) -> np.ndarray:
         return self.scenes[k].target_mask(index)
 
+    def whole(self, k: int, index: int) -> np.ndarray:
+        """Product ``k``'s whole shape on frame ``index``, the part behind the other included."""
+        scene = self.scenes[k]
+        return dataclasses.replace(scene, objects=(scene.objects[k],), target=0).target_mask(index)
+
     def box(self, k: int, index: int, pad: float = 2.0) -> BoxPrompt:
         x, y, w, h = mask_box(self.mask(k, index))
         return BoxPrompt(max(0.0, x - pad), max(0.0, y - pad), x + w + pad, y + h + pad, index)
@@ -149,12 +154,26 @@ def test_same_coloured_products_chosen_by_boxes_keep_their_own_pixels_while_cros
     track_video(path, Prompt(boxes=(truth.box(0, 0),)))
     assert two == count_decodes["frames"]  # two products decode what one does: each frame once (+ the start frame)
     assert two <= truth.frame_count + 1
-    # Issue 12's bar, not met yet for two products of one paint in contact (the eval's samecolour2,
-    # shelf2 and trio): reported as a known failure on every run rather than left unchecked.
-    try:
-        assert_never_mostly_on_the_other(track, truth)
-    except AssertionError as e:
-        pytest.xfail(f"same-coloured products in contact: a mask lies mostly on the other product {str(e).splitlines()[0]}")
+    assert_never_mostly_on_the_other(track, truth)
+    # Where their shapes overlap, nothing in the frame says which one is in front (one paint, no
+    # edge between them): the overlap is shown as neither's, and both scores fall there.
+    overlaps, clear, shown, overlapping = [], [], 0, 0
+    for i in range(truth.frame_count):
+        ball, box = truth.whole(0, i), truth.whole(1, i)
+        both = ball & box
+        if np.count_nonzero(both) > 0.3 * min(np.count_nonzero(ball), np.count_nonzero(box)):
+            overlaps.append(i)
+            shown += np.count_nonzero((track.mask(i, "ball") | track.mask(i, "box")) & both)
+            overlapping += np.count_nonzero(both)
+        else:
+            clear.append(i)
+    assert overlaps, "the products never overlap: the scene does not test what it should"
+    # The shapes are predicted from the last frames, so a fast crossing shows a little of it at
+    # its edges; giving it to the one in front (or to the wrong one) would show all of it.
+    assert shown < 0.25 * overlapping
+    for pid in track.ids:
+        scores = {i: f.score for i, f in enumerate(track.object(pid).frames)}
+        assert max(scores[i] for i in overlaps) < np.median([scores[i] for i in clear]), pid
 
 
 def test_one_product_in_a_list_is_the_one_product_tracker(crossing):
