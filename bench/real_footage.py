@@ -33,7 +33,6 @@ import argparse
 import contextlib
 import json
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -45,12 +44,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import warm_up  # noqa: E402
 from highlighter.errors import HighlighterError  # noqa: E402
 from highlighter.eval.footage import FootageClip, list_clips, split  # noqa: E402
 from highlighter.eval.metrics import boundary_f, box_iou, mask_iou  # noqa: E402
 from highlighter.media import iter_frames  # noqa: E402
 from highlighter.track import resolve_backend, track_video  # noqa: E402
-from highlighter.track.prompt import BoxPrompt, Prompt  # noqa: E402
 from highlighter.trackfile import Track, mask_box  # noqa: E402
 
 CONFIDENT_SCORE = 0.8  # a score at least this high...
@@ -160,23 +159,6 @@ def run_ours(clip: FootageClip, backend: str) -> tuple[Track | None, float, Base
     except Exception as e:  # noqa: BLE001 - any failure of the run scores 0, as the protocol says
         return None, time.monotonic() - started, e
     return track, time.monotonic() - started, None
-
-
-def warm_up(backend: str) -> float:
-    """Seconds to track a tiny generated clip (10 frames, 160x120) with ``backend`` from a fresh
-    process: the one-time start a worker pays before its first video (imports, network weights),
-    kept out of every clip's fps."""
-    from highlighter.eval.synthetic import make_moving_object_video
-
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="highlighter-warm-up-") as tmp:
-        path = Path(tmp) / "warm-up.mp4"
-        truth = make_moving_object_video(path, width=160, height=120, seconds=0.4, audio=False)
-        box = mask_box(truth.mask(0))
-        assert box is not None
-        x, y, w, h = (int(v) for v in box)
-        track_video(path, Prompt(boxes=(BoxPrompt(x, y, x + w, y + h, 0),)), backend=backend)
-    return time.monotonic() - started
 
 
 def score_clip(
@@ -317,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         clips = [c for c in clips if c.name in wanted]
 
     try:
-        startup = round(warm_up(args.tracker), 2)
+        startup = round(warm_up(track_video, args.tracker), 2)
     except Exception as e:  # noqa: BLE001 - the clips then pay the start, and their fps says so
         print(f"warm-up failed ({type(e).__name__}: {e}); the first clip's fps includes the start", file=sys.stderr)
         startup = None
