@@ -406,7 +406,7 @@ class JointTracker:
         out = {i: controllers[i].apply(frame, decisions[i], trimmed.get(i)) for i in active}
         self._update_shapes(frame, active, controllers, out, predicted, contacts)
         self._share(frame, active, controllers, out, fixed, decisions)
-        return _shown(out, unsure) if unsure is not None else out
+        return _shown(out, unsure) if unsure else out
 
     def _reset_shapes(self) -> None:
         """Forget the shapes, velocities and depth orders (a new pass starts)."""
@@ -534,9 +534,9 @@ class JointTracker:
 
     def _resolve(
         self, frame: WorkFrame, decisions: dict[int, Decision], controllers, predicted=None, contacts=()
-    ) -> tuple[dict[int, np.ndarray], np.ndarray | None]:
+    ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
         """Each decided mask less the pixels another product is surer of (module docstring), and
-        the pixels no product is shown on (None when there are none).
+        per product the pixels it keeps but is not shown on.
 
         Products in contact first keep within their predicted shapes (a few pixels of slack for
         a turn or a zoom), and where their shapes overlap the product in front keeps the pixels:
@@ -544,16 +544,16 @@ class JointTracker:
         products of one paint both keep their shapes' overlap, and it is shown as neither's."""
         claims = {i: d.mask for i, d in decisions.items() if d.mask is not None}
         out: dict[int, np.ndarray] = {}
-        unsure = None
+        unsure: dict[int, np.ndarray] = {}
         predicted = predicted or {}
         for i, j in contacts:
             if i not in claims or j not in claims:
                 continue
             both = predicted[i] & predicted[j]
             if self._one_paint(i, j):
-                unsure = both.copy() if unsure is None else unsure | both
                 for k in (i, j):
                     out[k] = out.get(k, claims[k]) & _dilate(predicted[k], _slack(predicted[k]))
+                    unsure[k] = unsure[k] | both if k in unsure else both
                 continue
             if both.any():
                 self._front[(i, j)] = self._in_front(frame, i, j, both, decisions, controllers)
@@ -572,9 +572,13 @@ class JointTracker:
         current = {i: out.get(i, m) for i, m in claims.items()}
         if len(current) >= 2:
             stack = np.stack(list(current.values()))
-            overlap = stack.sum(axis=0) > 1
-            if unsure is not None:
-                overlap &= ~unsure  # two products of one paint learn it both; neither shows it
+            claimants = stack.sum(axis=0)
+            overlap = claimants > 1
+            if unsure:
+                # Pixels that only products of one paint claim, within their shapes' overlap, stay
+                # with each of them (none shows them); a third product there still competes.
+                doubt = sum((current[k] & unsure[k]).astype(np.int64) for k in current if k in unsure)
+                overlap &= claimants > doubt
             if overlap.any():
                 keys = list(current)
                 strength = np.full(stack.shape, -np.inf, np.float32)
@@ -725,15 +729,18 @@ class JointTracker:
         return FrameTrack.from_mask(f, time, full, float(np.clip(score, 0.0, 1.0)))
 
 
-def _shown(out: dict[int, tuple[np.ndarray | None, float]], unsure: np.ndarray) -> dict[int, tuple[np.ndarray | None, float]]:
-    """What the track shows of each product: its mask less the ``unsure`` pixels, its score
-    scaled by the share it keeps; not visible when that share is under ``SLIVER``."""
+def _shown(
+    out: dict[int, tuple[np.ndarray | None, float]], unsure: dict[int, np.ndarray]
+) -> dict[int, tuple[np.ndarray | None, float]]:
+    """What the track shows of each product: its mask less its ``unsure`` pixels (the overlap with
+    a product of its paint), its score scaled by the share it keeps; not visible when that share
+    is under ``SLIVER``. A product of another colour in front of that overlap still shows there."""
     shown = {}
     for i, (mask, score) in out.items():
-        if mask is None or not (mask & unsure).any():
+        if mask is None or i not in unsure or not (mask & unsure[i]).any():
             shown[i] = (mask, score)
             continue
-        sure = mask & ~unsure
+        sure = mask & ~unsure[i]
         kept = np.count_nonzero(sure) / np.count_nonzero(mask)
         shown[i] = (sure, score * kept) if kept >= SLIVER else (None, 0.0)
     return shown

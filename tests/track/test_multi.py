@@ -246,3 +246,22 @@ def test_product_ids_are_unique_slugs():
     assert product_ids(["the red bag", "The Red Bag!", "", "les chaussures été", "a"]) == [
         "red-bag", "red-bag-2", "p3", "les-chaussures-ete", "a",
     ]  # fmt: skip
+
+
+def test_an_overlap_of_one_paint_is_shown_by_neither_product_and_only_theirs_lose_it():
+    from highlighter.track.joint import SLIVER, _shown
+
+    overlap = np.zeros((20, 20), bool)
+    overlap[6:12, 6:12] = True  # where the two products of one paint overlap (36 px)
+    ball = np.zeros_like(overlap)
+    ball[0:12, 0:12] = True  # 144 px, 36 of them in the overlap
+    box = np.zeros_like(overlap)
+    box[6:13, 6:13] = True  # 49 px, mostly the overlap
+    bag = np.zeros_like(overlap)
+    bag[5:15, 5:15] = True  # another colour, in front of both
+    shown = _shown({0: (ball, 0.8), 1: (box, 0.6), 2: (bag, 0.9), 3: (None, 0.0)}, {0: overlap, 1: overlap})
+    mask, score = shown[0]
+    assert not (mask & overlap).any() and np.count_nonzero(mask) == 108
+    assert score == pytest.approx(0.8 * 108 / 144)  # the share it keeps
+    assert 13 / 49 < SLIVER and shown[1] == (None, 0.0)  # a sliver of itself left: not visible
+    assert shown[2] == (bag, 0.9) and shown[3] == (None, 0.0)  # another colour keeps the overlap
