@@ -561,10 +561,16 @@ def video_delete(*, video: Video) -> None:
 
     Running jobs are asked to stop first; their workers find the rows gone at their next report.
     Its queued tasks go with it, and the slots its tasks held go to other tasks at once.
+
+    The video's row is locked before any row under it. A worker counting its files holds that lock
+    while it changes their rows (``video_storage_recount``); a delete that took those rows first and
+    then waited for the video's row would deadlock with it.
     """
     prefix = video.key_prefix
-    TrackJob.objects.filter(video=video, status=JobStatus.RUNNING).update(cancel_requested=True)
-    RenderJob.objects.filter(track_job__video=video, status=JobStatus.RUNNING).update(cancel_requested=True)
-    video.delete()
+    with transaction.atomic():
+        if Video.objects.select_for_update().filter(pk=video.pk).values_list("pk").first() is not None:
+            TrackJob.objects.filter(video=video, status=JobStatus.RUNNING).update(cancel_requested=True)
+            RenderJob.objects.filter(track_job__video=video, status=JobStatus.RUNNING).update(cancel_requested=True)
+            video.delete()
     dispatch.run()
     storage.delete_prefix(prefix)
