@@ -5,6 +5,8 @@ of one moving over the other, so what passes here sees texture, not a flat paint
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from highlighter.eval.scenarios import PathObject, build
 from highlighter.eval.synthetic import PALETTE, _background
 from highlighter.eval.synthetic import photo_background as photo
-from highlighter.track.controller import TargetController, _pieces
+from highlighter.track.controller import Followed, TargetController, _pieces
 from highlighter.track.embedding import AppearanceEmbedder
 from highlighter.track.frames import FrameSource
 from highlighter.track.grounding import CueGrounder, shape_word
@@ -296,6 +298,35 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     assert decision(250, 140) == "none"
     controller.similarities = [0.8] * 10  # a track whose frames matched less: 0.85 now passes anywhere
     assert decision(250, 140) == "take"
+
+
+@pytest.mark.parametrize("max_size", [1.4, float("inf")])
+def test_a_mask_grown_past_the_usual_size_with_a_lookalike_known_is_looked_at_again(monkeypatch, max_size):
+    # The followed mask took in part of a lookalike of the target's paint, a little every frame, so
+    # no frame-to-frame growth check fires: now 1.6 times the target's usual area. Its appearance
+    # alone passes the drift bar. With a lookalike known, past ``max_size`` the frame is looked at
+    # again and the region that looks more like the target takes over; without the gate
+    # (``max_size`` infinite) the grown mask is kept.
+    target = obj("red", "rect", 100, 90)
+    frame = scene_frame([target])
+    own = mask_of(target)
+    controller = make_controller(frame, Candidate.from_mask(own))
+    controller.settings = replace(controller.settings, max_size=max_size)
+    controller.areas, controller.similarities = [int(own.sum())] * 15, [1.0] * 10  # drift bar 0.8
+    proto = controller.memory.prototypes[0]
+    controller.distractors.add(vector_alike(proto, 0.2))
+    # The target's own region matches the memory; the grown mask less (0.85: above the drift bar).
+    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: proto if c.area <= own.sum() else vector_alike(proto, 0.85))
+    monkeypatch.setattr(controller.propagator, "search", lambda f: [])
+    monkeypatch.setattr(controller.propagator, "support", lambda f, m: 1.0)
+    grown_mask = mask_of(obj("red", "rect", 100 + 0.3 * 18, 90, (18.0 * 1.6, 14.0)))
+    grown = Candidate.from_mask(grown_mask)
+    assert 1.5 < grown.area / own.sum() < 1.7 and len(_pieces(grown_mask)) == 1
+    decision = controller._choose(frame, Followed(None, False, [grown]))
+    if max_size == float("inf"):
+        assert decision.kind == "accept" and decision.mask is grown_mask
+    else:
+        assert decision.kind == "take" and iou(decision.mask, own) > 0.9
 
 
 def test_touching_objects_of_one_mask_are_told_apart_where_it_narrows():
