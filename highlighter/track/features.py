@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from highlighter.errors import TrackError
 
@@ -69,12 +70,27 @@ def backbone() -> torch.nn.Sequential:
     net.eval()
     for p in net.parameters():
         p.requires_grad_(False)
-    return net
+    _fold_batch_norms(net)
+    # Channels last: the layout oneDNN's CPU convolutions run fastest in (MobileNetV2's depthwise
+    # layers most of all); every input is given in it too (``_tensor``).
+    return net.to(memory_format=torch.channels_last)
+
+
+def _fold_batch_norms(net: torch.nn.Module) -> None:
+    """Each convolution followed by a batch norm becomes one convolution that does both (in eval
+    mode a batch norm is a fixed per-channel scale and shift, which folds into the convolution's
+    weights and bias): the same function up to float rounding, one layer fewer to run."""
+    for module in net.modules():
+        children = list(module.named_children())
+        for (name, conv), (norm_name, norm) in zip(children, children[1:]):
+            if isinstance(conv, torch.nn.Conv2d) and isinstance(norm, torch.nn.BatchNorm2d):
+                setattr(module, name, fuse_conv_bn_eval(conv, norm))
+                setattr(module, norm_name, torch.nn.Identity())
 
 
 def _tensor(rgb: np.ndarray) -> torch.Tensor:
     x = (rgb.astype(np.float32) - _MEAN) / _STD
-    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].contiguous(memory_format=torch.channels_last)
 
 
 class ImageNetFeatures:
@@ -91,7 +107,7 @@ class ImageNetFeatures:
         coarse = self.net[_STRIDE8_END:_STRIDE16_END](fine)
         coarse = F.interpolate(coarse, size=fine.shape[2:], mode="bilinear", align_corners=False)
         both = torch.cat([F.normalize(fine, dim=1), F.normalize(coarse, dim=1)], dim=1)
-        return F.normalize(both, dim=1)[0].numpy()
+        return F.normalize(both, dim=1)[0].contiguous().numpy()
 
     def pooled(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """A unit vector for the ``mask``ed part of ``rgb`` (a crop around a region, any size):
