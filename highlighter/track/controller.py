@@ -12,12 +12,14 @@ Per frame, while it follows the target:
    last frame's size or, with a lookalike known, grew past 1.4 times the target's usual area (a
    merge that grows a little every frame), or box and mask disagree (SPARROW's box-mask score
    under 0.35). Any of these looks for the target on this frame (re-detection); a region found
-   apart from the followed mask takes over. Near the followed mask a region needs only to look
-   more like the target than the mask does and to pass the drift bar; elsewhere it must pass
-   re-identification. Before the checks, the objects the chosen mask holds (separate pieces, and
-   objects that touch: ``_pieces``) that look more like a known lookalike than like the target,
-   or alone fail the drift bar while another passes, are dropped (a lookalike that crossed in
-   front of the target leaves the mask on both once they part, or while they touch).
+   apart from the followed mask takes over (with a lookalike known, only one within the size gate
+   itself: a larger one is as likely a merge as the mask it would replace). Near the followed
+   mask a region needs only to look more like the target than the mask does and to pass the
+   drift bar; elsewhere it must pass re-identification. Before the checks, the objects the
+   chosen mask holds (separate pieces, and objects that touch: ``_pieces``) that look more like a
+   known lookalike than like the target, or alone fail the drift bar while another passes, are
+   dropped (a lookalike that crossed in front of the target leaves the mask on both once they
+   part, or while they touch).
 4. Confident frames feed the target memory (DAM4SAM's size gate: within 0.7..1.4 of the recent
    median area, not cut by the frame edge); every few frames, regions apart from the target that
    look like it feed the distractor memory.
@@ -260,9 +262,12 @@ class TargetController:
             # does), only a full re-identification is.
             bar = max(self._drift_threshold(), sim_t + s.reid_margin)
             local = [prior] if prior is not None else []
+            # What takes over from a followed mask is held to the size gate: with a lookalike
+            # known, a region past it is as likely a merge as the mask it would replace.
             found = self._find(
-                frame, near=prior, min_share=s.min_drift_partial, local=local, local_threshold=bar, apart_from=best.mask
-            )
+                frame, near=prior, min_share=s.min_drift_partial, local=local, local_threshold=bar, apart_from=best.mask,
+                max_share=s.max_size if len(self.distractors) else 4.0,
+            )  # fmt: skip
             if found is not None and found.embedding is not None:
                 # The target is elsewhere, or the followed mask took in something else and a region
                 # that looks more like the target lies within it: either takes over.
@@ -451,6 +456,7 @@ class TargetController:
         local: Sequence[tuple[float, ...]] = (),
         local_threshold: float | None = None,
         apart_from: np.ndarray | None = None,
+        max_share: float = 4.0,
     ) -> Candidate | None:
         """The best re-identified candidate on ``frame`` (its ``embedding`` set), or None: one that
         the propagation supports (``min_support``, when the propagator can say) and the embedder
@@ -462,7 +468,7 @@ class TargetController:
         ``local_threshold``: a local hypothesis needs less evidence than a jump across the frame.
         ``apart_from``: a mask that such a local candidate must mostly lie outside of (IoU < 0.5).
         ``min_share``: the smallest candidate area, as a share of the target's usual area
-        (``min_partial`` by default).
+        (``min_partial`` by default); ``max_share``: the largest.
         """
         s = self.settings
         min_share = s.min_partial if min_share is None else min_share
@@ -482,7 +488,7 @@ class TargetController:
             # A product coming out from behind something, or back into the frame, shows a sliver
             # first: every frame of it counts, and appearance (not size) decides what it is.
             low = 0.01 if c.touches_border else min_share
-            if ref is not None and not low * ref <= c.area <= 4.0 * ref:
+            if ref is not None and not low * ref <= c.area <= max_share * ref:
                 continue
             c.embedding = self.embedder.embed(frame, c)
             sim_t, sim_d = self.memory.similarity(c.embedding), self.distractors.similarity(c.embedding)

@@ -424,3 +424,31 @@ def test_a_long_thin_target_is_followed_without_crashing_the_flow():
     propagator = LabelPropagator()
     propagator.reset(frames[0], bar)
     assert propagator.step(frames[1]) is not None
+
+
+@pytest.mark.parametrize("scale", [1.3, 3.5])
+def test_what_takes_over_from_a_grown_mask_is_held_to_the_size_gate(monkeypatch, scale):
+    # The followed mask took in part of a lookalike's paint (1.6 times the usual area, a lookalike
+    # known), so the size gate looks again. Re-detection offers one region apart from the mask that
+    # looks very like the target (0.95). At 1.3 times the usual area it takes over; at 3.5 times
+    # (the product and the poster of its paint behind it, as one region) it is no better a
+    # hypothesis than the grown mask, and does not.
+    target = obj("red", "rect", 100, 90)
+    frame = scene_frame([target])
+    own = mask_of(target)
+    controller = make_controller(frame, Candidate.from_mask(own))
+    controller.areas, controller.similarities = [int(own.sum())] * 15, [1.0] * 10
+    proto = controller.memory.prototypes[0]
+    controller.distractors.add(vector_alike(proto, 0.2))
+    grown_mask = mask_of(obj("red", "rect", 100 + 0.3 * 18, 90, (18.0 * 1.6, 14.0)))
+    region = mask_of(obj("red", "rect", 230, 90, (18.0 * np.sqrt(scale), 14.0 * np.sqrt(scale))))
+    assert region.sum() / own.sum() == pytest.approx(scale, rel=0.1) and not (region & grown_mask).any()
+    offered = Candidate.from_mask(region, source="search")
+    monkeypatch.setattr(controller, "_search", lambda f: [offered])
+    monkeypatch.setattr(controller.propagator, "support", lambda f, m: 1.0)
+    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: vector_alike(proto, 0.95 if c.mask is region else 0.85))
+    decision = controller._choose(frame, Followed(None, False, [Candidate.from_mask(grown_mask)]))
+    if scale < controller.settings.max_size:
+        assert decision.kind == "take" and decision.mask is region
+    else:
+        assert decision.kind == "accept" and decision.mask is grown_mask
