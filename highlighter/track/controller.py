@@ -89,6 +89,7 @@ class ControllerSettings:
     stable_frames: int = 5  # SAMURAI: trust the motion prior after this many updates
     memory_every: int = 5  # frames between additions to the target memory
     distractors_every: int = 10  # frames between scans for lookalikes
+    max_redetect: float = 4.0  # largest share of the target's usual area re-detection considers
     min_partial: float = 0.03  # smallest share of the target's usual area re-detection considers when lost (a sliver)
     min_drift_partial: float = 0.2  # ... and when checking a drift (a sliver then is the followed mask's own remains)
     max_growth: float = 2.0  # a mask this many times the last frame's area has merged with something
@@ -266,7 +267,7 @@ class TargetController:
             # known, a region past it is as likely a merge as the mask it would replace.
             found = self._find(
                 frame, near=prior, min_share=s.min_drift_partial, local=local, local_threshold=bar, apart_from=best.mask,
-                max_share=s.max_size if len(self.distractors) else 4.0,
+                max_share=s.max_size if len(self.distractors) else s.max_redetect,
             )  # fmt: skip
             if found is not None and found.embedding is not None:
                 # The target is elsewhere, or the followed mask took in something else and a region
@@ -456,7 +457,7 @@ class TargetController:
         local: Sequence[tuple[float, ...]] = (),
         local_threshold: float | None = None,
         apart_from: np.ndarray | None = None,
-        max_share: float = 4.0,
+        max_share: float | None = None,
     ) -> Candidate | None:
         """The best re-identified candidate on ``frame`` (its ``embedding`` set), or None: one that
         the propagation supports (``min_support``, when the propagator can say) and the embedder
@@ -468,10 +469,11 @@ class TargetController:
         ``local_threshold``: a local hypothesis needs less evidence than a jump across the frame.
         ``apart_from``: a mask that such a local candidate must mostly lie outside of (IoU < 0.5).
         ``min_share``: the smallest candidate area, as a share of the target's usual area
-        (``min_partial`` by default); ``max_share``: the largest.
+        (``min_partial`` by default); ``max_share``: the largest (``max_redetect`` by default).
         """
         s = self.settings
         min_share = s.min_partial if min_share is None else min_share
+        max_share = s.max_redetect if max_share is None else max_share
         ref = self._reference_area()
         typical = self._typical_similarity()
         threshold = max(s.reid_similarity, s.reid_ratio * typical if typical else 0.0)
@@ -512,7 +514,6 @@ class TargetController:
             if key > best_key:
                 best, best_key = c, key
         return best
-
 
     def _without_excluded(self, candidates: list[Candidate], max_share: float) -> list[Candidate]:
         """``candidates`` without this frame's excluded pixels; one that loses more than
