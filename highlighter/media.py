@@ -519,7 +519,7 @@ def _frame_shape(width: int, height: int, pix_fmt: str) -> tuple[int, ...]:
 
 
 def iter_frames(
-    path: str | Path, *, size: tuple[int, int] | None = None, pix_fmt: str = "rgb24"
+    path: str | Path, *, size: tuple[int, int] | None = None, pix_fmt: str = "rgb24", info: VideoInfo | None = None
 ) -> Iterator[np.ndarray]:
     """Yield the frames of a video as RGB ``uint8`` arrays, one at a time, every decoded frame once.
 
@@ -528,9 +528,10 @@ def iter_frames(
     (OpenCV's ``COLOR_YUV2RGB_I420`` layout): no colour conversion in ffmpeg, half the bytes through
     the pipe; the renderer converts only the part of the frame it keeps.
     Rotation metadata is applied by ffmpeg, so frames are as displayed. Raises ``MediaError`` if the
-    decoder fails part way (the frames before the failure have been yielded).
+    decoder fails part way (the frames before the failure have been yielded). ``info``: the video's
+    ``probe``, when the caller has it already (each probe is an ffprobe run).
     """
-    info = probe(path)
+    info = info or probe(path)
     width, height = size or (info.width, info.height)
     shape = _frame_shape(width, height, pix_fmt)
     cmd = [FFMPEG, "-v", "error", "-nostdin", "-i", str(path), "-map", "0:v:0"]
@@ -567,12 +568,13 @@ def iter_frames(
             ) from RuntimeError(_stderr_tail(err))
 
 
-def extract_frame(path: str | Path, index: int) -> np.ndarray:
+def extract_frame(path: str | Path, index: int, *, info: VideoInfo | None = None) -> np.ndarray:
     """Frame ``index`` (from 0) of a constant frame rate video as an RGB ``uint8`` array.
 
     Seeks by time, ``index / fps`` seconds, accurately (ffmpeg decodes from the previous keyframe).
+    ``info``: the video's ``probe``, when the caller has it already.
     """
-    info = probe(path)
+    info = info or probe(path)
     if not 0 <= index < info.frame_count:
         raise MediaError(f"This video has {info.frame_count} frames; frame {index} does not exist.")
     # Aim half a frame early: timestamps are rounded to the stream's timebase, and seeking to exactly

@@ -438,7 +438,7 @@ def render_outputs(
             out.open(video_path, info.fps)
             opened.append(out)
         count = 0
-        for index, frame in enumerate(_prefetch(iter_frames(video_path, pix_fmt=pix_fmt))):
+        for index, frame in enumerate(_prefetch(iter_frames(video_path, pix_fmt=pix_fmt, info=info))):
             mattes = [streams[k].matte(index) if k in streams else None for k in range(len(track.objects))]
             for out in outputs:
                 out.add(frame, index, info.width, info.height, mattes)

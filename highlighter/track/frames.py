@@ -35,14 +35,14 @@ class FrameSource:
 
     def forward(self, start: int = 0) -> Iterator[WorkFrame]:
         """Frames ``start``, ``start + 1``, ... to the end (earlier frames are decoded and dropped)."""
-        with closing(iter_frames(self.path, size=self._scale)) as frames:
+        with closing(iter_frames(self.path, size=self._scale, info=self.info)) as frames:
             for index, rgb in enumerate(frames):
                 if index >= start:
                     yield WorkFrame(index, rgb)
 
     def full_frame(self, index: int) -> np.ndarray | None:
         """Frame ``index`` at the video's own size (RGB), or None when that is the working size."""
-        return None if self._scale is None else extract_frame(self.path, index)
+        return None if self._scale is None else extract_frame(self.path, index, info=self.info)
 
     def backward(self, end: int, chunk: int = 50) -> Iterator[WorkFrame]:
         """Frames ``end - 1``, ``end - 2``, ... 0, decoded ``chunk`` frames at a time."""

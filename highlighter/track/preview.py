@@ -43,8 +43,8 @@ def key_frames(video_path: str | Path, *, count: int = KEY_FRAMES) -> list[KeyFr
     """The key frames alone (no guesses), for the marketer to click the product on."""
     info = media.probe(video_path)
     return [
-        KeyFrameGuess(index=i, time=i / info.fps if info.fps else 0.0, image=media.extract_frame(video_path, i),
-                      box=None, score=0.0)
+        KeyFrameGuess(index=i, time=i / info.fps if info.fps else 0.0,
+                      image=media.extract_frame(video_path, i, info=info), box=None, score=0.0)
         for i in key_frame_indices(info.frame_count, count)
     ]  # fmt: skip
 
@@ -66,7 +66,7 @@ def find_product(
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "sample.mp4"
         with media.VideoWriter(clip, info.width, info.height, info.fps, crf=12) as writer:
-            for i, image in enumerate(media.iter_frames(video_path)):
+            for i, image in enumerate(media.iter_frames(video_path, info=info)):
                 if i in wanted:
                     writer.write(image)
                     if i in indices:

@@ -55,6 +55,20 @@ def test_a_box_on_a_later_frame_is_followed_from_the_first_frame(lookalikes_vide
     assert ious[:30].min() > 0.7  # the frames before the box belong to the same object
 
 
+def test_a_video_is_probed_once_per_tracking_run(red_video, monkeypatch):
+    """Each probe is an ffprobe process: the run's frame source passes on the one it has (a box on
+    a later frame reads the video forwards twice and its frame at full size once)."""
+    from highlighter import media
+
+    path, gt = red_video
+    probed, probe_once = [], media._run_ffprobe
+    monkeypatch.setattr(media, "_run_ffprobe", lambda *args: probed.append(args) or probe_once(*args))
+    x, y, w, h = gt.boxes[20]
+    track = track_video(path, Prompt(boxes=(BoxPrompt(x - 3, y - 3, x + w + 3, y + h + 3, 20),)))
+    assert len(probed) == 1
+    assert mean_iou(track, gt) > 0.8
+
+
 def test_a_description_without_a_colour_is_refused(red_video):
     path, _ = red_video
     with pytest.raises(TrackError, match="Name the product's colour"):
