@@ -123,6 +123,7 @@ class TargetController:
         self.learned: list[np.ndarray] = []  # vectors added to the memory, for whoever drains them (other products)
         self._exclude: np.ndarray | None = None  # this frame's pixels of other products (``decide``)
         self._last_box: tuple[float, ...] | None = None  # where the target was last accepted (until a cut)
+        self.elsewhere: frozenset[str] = frozenset()  # sources of lookalikes known to be apart from the target this frame
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -247,6 +248,10 @@ class TargetController:
         sim_t, sim_d = best_sims
         best, sim_t, sim_d = self._without_lookalike_parts(frame, best, sim_t, sim_d)
         unlike = sim_t < self._drift_threshold()
+        # Lookalikes known to be elsewhere this frame (other products the caller follows apart from
+        # the target) are not what the mask slid onto.
+        if self.elsewhere and best.embedding is not None:
+            sim_d = self.distractors.similarity(best.embedding, self.elsewhere)
         nearer_lookalike = bool(len(self.distractors)) and sim_d > sim_t + 0.02
         # Beyond the target's usual size with a lookalike known: perhaps merged with it, growing a
         # little every frame. Where none is known, a zoom or a turn is the likelier cause.

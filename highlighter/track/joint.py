@@ -330,7 +330,7 @@ class JointTracker:
         controller.learned.clear()
         for j, vector in enumerate(self._vectors):
             if j != i:
-                self._add_distractor(controller, vector)
+                self._add_distractor(controller, vector, self.products[j].id)
         for key, (work, _) in self.known.excluded(init.frame.index).items():
             self._learn_other(controller, key, init.frame, work, init.candidate.mask, embed=True)
         for j, other in enumerate(inits):
@@ -400,6 +400,12 @@ class JointTracker:
             followed[i] = controllers[i].follow(frame, cut, exclude)
         # Every product's candidates through the appearance network together (one pass a frame).
         self.embedder.embed_all(frame, [c for f in followed.values() if f is not None for c in f.candidates])
+        # A product apart from all the others, each of them followed and none touching it, has not
+        # slid onto one of them: their looks do not make its mask a lookalike's.
+        touching = {k for pair in contacts for k in pair}
+        for i in active:
+            apart = len(active) > 1 and i not in touching and not self._hidden and all(j in predicted for j in active if j != i)
+            controllers[i].elsewhere = frozenset(self.products[j].id for j in active if j != i) if apart else frozenset()
         decisions = {i: controllers[i].choose(frame, followed[i]) for i in active}
         contacts = self._from_shapes(frame, decisions, controllers, predicted, contacts, taken)
         trimmed, unsure = self._resolve(frame, decisions, controllers, predicted, contacts)
@@ -657,7 +663,7 @@ class JointTracker:
             for j, vectors in learned.items():
                 if j != i:
                     for v in vectors:
-                        self._add_distractor(c, v)
+                        self._add_distractor(c, v, self.products[j].id)
             c.since_others += 1
             own = out[i][0]
             if own is None or c.since_others < NEAR_EVERY:
@@ -676,11 +682,11 @@ class JointTracker:
         if embed:
             cand = Candidate.from_mask(mask, source="other")
             if cand is not None:
-                self._add_distractor(c, self.embedder.embed(frame, cand))
+                self._add_distractor(c, self.embedder.embed(frame, cand), key)
 
-    def _add_distractor(self, c: TargetController, vector: np.ndarray) -> None:
+    def _add_distractor(self, c: TargetController, vector: np.ndarray, source: str) -> None:
         if len(c.memory) == 0 or c.memory.similarity(vector) < TWIN_SIMILARITY:
-            c.distractors.add(vector)
+            c.distractors.add(vector, source)
 
     # -- rows -----------------------------------------------------------------------------------
 

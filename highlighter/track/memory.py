@@ -96,36 +96,44 @@ class TargetMemory:
 class DistractorMemory:
     """Up to ``capacity`` appearance vectors of lookalikes; the oldest is replaced when full.
 
-    A vector within ``duplicate`` cosine of a stored one refreshes it instead of taking a slot, so a
-    single lookalike seen on many frames does not push out the others.
+    A vector within ``duplicate`` cosine of a stored one of the same ``source`` refreshes it instead
+    of taking a slot, so a single lookalike seen on many frames does not push out the others.
+    ``source``: what the vector was taken from, when that is known (another product's id); None for
+    a lookalike found in the scene.
     """
 
     def __init__(self, capacity: int = 8, duplicate: float = 0.97) -> None:
         self.capacity, self.duplicate = capacity, duplicate
         self._vectors: list[np.ndarray] = []
+        self._sources: list[str | None] = []
 
     def __len__(self) -> int:
         return len(self._vectors)
 
-    def add(self, vector: np.ndarray) -> None:
+    def add(self, vector: np.ndarray, source: str | None = None) -> None:
         vector = np.asarray(vector, np.float64)
-        if self._vectors:
-            sims = np.stack(self._vectors) @ vector
-            i = int(np.argmax(sims))
-            if sims[i] >= self.duplicate:
-                self._vectors[i] = vector
+        same = [i for i, s in enumerate(self._sources) if s == source]
+        if same:
+            sims = np.stack([self._vectors[i] for i in same]) @ vector
+            k = int(np.argmax(sims))
+            if sims[k] >= self.duplicate:
+                self._vectors[same[k]] = vector
                 return
         self._vectors.append(vector)
+        self._sources.append(source)
         if len(self._vectors) > self.capacity:
             self._vectors.pop(0)
+            self._sources.pop(0)
 
-    def similarity(self, vector: np.ndarray) -> float:
-        """Cosine similarity to the nearest stored lookalike; 0.0 when none is known."""
-        if not self._vectors:
+    def similarity(self, vector: np.ndarray, ignore: frozenset[str] = frozenset()) -> float:
+        """Cosine similarity to the nearest stored lookalike (not counting those taken from a
+        source in ``ignore``); 0.0 when none is known."""
+        kept = [v for v, s in zip(self._vectors, self._sources) if s is None or s not in ignore]
+        if not kept:
             return 0.0
-        return float(np.max(np.stack(self._vectors) @ vector))
+        return float(np.max(np.stack(kept) @ vector))
 
     def copy(self) -> DistractorMemory:
         other = DistractorMemory(self.capacity, self.duplicate)
-        other._vectors = list(self._vectors)
+        other._vectors, other._sources = list(self._vectors), list(self._sources)
         return other

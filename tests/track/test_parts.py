@@ -94,6 +94,20 @@ def test_distractor_memory_refreshes_duplicates_and_forgets_the_oldest():
     assert DistractorMemory().similarity(a) == 0.0
 
 
+def test_distractor_memory_knows_which_lookalike_came_from_another_product():
+    memory = DistractorMemory()
+    a, b, c = np.eye(3)
+    memory.add(a, "bag")
+    memory.add(a, None)  # the same look found in the scene: kept apart from the bag's
+    memory.add(b, "shoe")
+    assert len(memory) == 3
+    assert memory.similarity(a, frozenset({"bag"})) == 1.0  # the scene's copy still counts
+    assert memory.similarity(b, frozenset({"shoe"})) == 0.0 and memory.similarity(b) == 1.0
+    copied = memory.copy()
+    copied.add(c, "bag")
+    assert len(memory) == 3 and copied.similarity(c, frozenset({"bag"})) == 0.0
+
+
 def test_reidentification_tells_a_same_coloured_lookalike_of_another_shape():
     embedder, proposer = AppearanceEmbedder(), ColourSegmentProposer()
     first = scene_frame([obj("red", "ellipse", 80, 60), obj("red", "rect", 240, 120)])
@@ -273,6 +287,29 @@ def vector_alike(own, similarity):
     other[int(np.argmin(np.abs(own)))] = 1.0
     other -= (other @ own) * own
     return similarity * own + np.sqrt(1 - similarity**2) * other / np.linalg.norm(other)
+
+
+@pytest.mark.parametrize("apart", [True, False])
+def test_a_product_followed_apart_is_not_what_the_mask_slid_onto(monkeypatch, apart):
+    # Relit, the product's mask is only 0.6 alike its memory, and it looks like another product's
+    # look shared with this track (a lookalike). When the joint tracker says that product is
+    # followed apart from this one, the mask cannot be on it and stays the product's; otherwise
+    # the mask may have slid onto it, and is dropped (None: re-detection takes over).
+    target = obj("red", "rect", 100, 90)
+    frame = scene_frame([target])
+    own = mask_of(target)
+    controller = make_controller(frame, Candidate.from_mask(own))
+    controller.areas, controller.similarities = [int(own.sum())] * 15, [1.0] * 10
+    view = vector_alike(controller.memory.prototypes[0], 0.6)
+    controller.distractors.add(view, "shoe")
+    monkeypatch.setattr(controller, "_search", lambda f: [])
+    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: view)
+    controller.elsewhere = frozenset({"shoe"}) if apart else frozenset()
+    decision = controller._choose(frame, Followed(None, False, [Candidate.from_mask(own)]))
+    if apart:
+        assert decision.kind == "accept" and decision.similarity == pytest.approx(0.6)
+    else:
+        assert decision is None
 
 
 def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(monkeypatch):
