@@ -281,6 +281,17 @@ def test_a_separate_part_of_the_mask_that_looks_like_a_known_lookalike_is_droppe
     assert controller._without_lookalike_parts(frame, pair, 0.9, 0.1)[0] is pair
 
 
+def settled_controller():
+    """A frame of a red box and a controller that has followed it for a while: its usual area is
+    the box's, its typical similarity 1.0 (so its drift bar is 0.8). Returns (frame, mask, controller)."""
+    target = obj("red", "rect", 100, 90)
+    frame = scene_frame([target])
+    own = mask_of(target)
+    controller = make_controller(frame, Candidate.from_mask(own))
+    controller.areas, controller.similarities = [int(own.sum())] * 15, [1.0] * 10
+    return frame, own, controller
+
+
 def vector_alike(own, similarity):
     """A unit vector whose cosine with the unit vector ``own`` is ``similarity``."""
     other = np.zeros_like(own)
@@ -295,11 +306,7 @@ def test_a_product_followed_apart_is_not_what_the_mask_slid_onto(monkeypatch, ap
     # look shared with this track (a lookalike). When the joint tracker says that product is
     # followed apart from this one, the mask cannot be on it and stays the product's; otherwise
     # the mask may have slid onto it, and is dropped (None: re-detection takes over).
-    target = obj("red", "rect", 100, 90)
-    frame = scene_frame([target])
-    own = mask_of(target)
-    controller = make_controller(frame, Candidate.from_mask(own))
-    controller.areas, controller.similarities = [int(own.sum())] * 15, [1.0] * 10
+    frame, own, controller = settled_controller()
     view = vector_alike(controller.memory.prototypes[0], 0.6)
     controller.distractors.add(view, "shoe")
     monkeypatch.setattr(controller, "_search", lambda f: [])
@@ -344,12 +351,8 @@ def test_a_mask_grown_past_the_usual_size_with_a_lookalike_known_is_looked_at_ag
     # alone passes the drift bar. With a lookalike known, past ``max_size`` the frame is looked at
     # again and the region that looks more like the target takes over; without the gate
     # (``max_size`` infinite) the grown mask is kept.
-    target = obj("red", "rect", 100, 90)
-    frame = scene_frame([target])
-    own = mask_of(target)
-    controller = make_controller(frame, Candidate.from_mask(own))
+    frame, own, controller = settled_controller()  # drift bar 0.8
     controller.settings = replace(controller.settings, max_size=max_size)
-    controller.areas, controller.similarities = [int(own.sum())] * 15, [1.0] * 10  # drift bar 0.8
     proto = controller.memory.prototypes[0]
     controller.distractors.add(vector_alike(proto, 0.2))
     # The target's own region matches the memory; the grown mask less (0.85: above the drift bar).
@@ -470,11 +473,7 @@ def test_what_takes_over_from_a_grown_mask_is_held_to_the_size_gate(monkeypatch,
     # looks very like the target (0.95). At 1.3 times the usual area it takes over; at 3.5 times
     # (the product and the poster of its paint behind it, as one region) it is no better a
     # hypothesis than the grown mask, and does not.
-    target = obj("red", "rect", 100, 90)
-    frame = scene_frame([target])
-    own = mask_of(target)
-    controller = make_controller(frame, Candidate.from_mask(own))
-    controller.areas, controller.similarities = [int(own.sum())] * 15, [1.0] * 10
+    frame, own, controller = settled_controller()
     proto = controller.memory.prototypes[0]
     controller.distractors.add(vector_alike(proto, 0.2))
     grown_mask = mask_of(obj("red", "rect", 100 + 0.3 * 18, 90, (18.0 * 1.6, 14.0)))
