@@ -123,7 +123,6 @@ class TargetController:
         self.learned: list[np.ndarray] = []  # vectors added to the memory, for whoever drains them (other products)
         self._exclude: np.ndarray | None = None  # this frame's pixels of other products (``decide``)
         self._last_box: tuple[float, ...] | None = None  # where the target was last accepted (until a cut)
-        self.elsewhere: frozenset[str] = frozenset()  # sources of lookalikes known to be apart from the target this frame
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -146,10 +145,14 @@ class TargetController:
         Several controllers over one frame decide, their masks are made disjoint, then each applies."""
         return self.choose(frame, self.follow(frame, cut, exclude))
 
-    def follow(self, frame: WorkFrame, cut: bool = False, exclude: np.ndarray | None = None) -> Followed | None:
+    def follow(
+        self, frame: WorkFrame, cut: bool = False, exclude: np.ndarray | None = None, elsewhere: frozenset[str] = frozenset()
+    ) -> Followed | None:
         """The first half of ``decide``: the followed target's candidates on ``frame``, none of
         them embedded yet (None when the target is not followed). Several controllers over one
-        frame each ``follow``, embed all their candidates in one network pass, then ``choose``."""
+        frame each ``follow``, embed all their candidates in one network pass, then ``choose``.
+        ``elsewhere``: sources of lookalikes (other products) known to be apart from the target
+        on this frame: the followed mask cannot have slid onto them."""
         self._exclude = exclude if exclude is not None and exclude.any() else None
         if cut:
             self.events.append((frame.index, "cut"))
@@ -158,7 +161,9 @@ class TargetController:
             self._last_box = None
         if not self.tracking:
             return None
-        return self._candidates(frame)
+        followed = self._candidates(frame)
+        followed.elsewhere = elsewhere
+        return followed
 
     def choose(self, frame: WorkFrame, followed: Followed | None) -> Decision:
         """The second half of ``decide``: the best of ``followed``'s candidates (those without an
@@ -250,8 +255,8 @@ class TargetController:
         unlike = sim_t < self._drift_threshold()
         # Lookalikes known to be elsewhere this frame (other products the caller follows apart from
         # the target) are not what the mask slid onto.
-        if self.elsewhere and best.embedding is not None:
-            sim_d = self.distractors.similarity(best.embedding, self.elsewhere)
+        if followed.elsewhere and best.embedding is not None:
+            sim_d = self.distractors.similarity(best.embedding, followed.elsewhere)
         nearer_lookalike = bool(len(self.distractors)) and sim_d > sim_t + 0.02
         # Beyond the target's usual size with a lookalike known: perhaps merged with it, growing a
         # little every frame. Where none is known, a zoom or a turn is the likelier cause.
@@ -542,12 +547,14 @@ class TargetController:
 
 @dataclass
 class Followed:
-    """The followed target's candidates on a frame (``TargetController.follow``) and the motion
-    prior's box they are scored against (``trusted`` once the prior has been stable)."""
+    """The followed target's candidates on a frame (``TargetController.follow``), the motion
+    prior's box they are scored against (``trusted`` once the prior has been stable), and the
+    sources of lookalikes known to be apart from the target on that frame."""
 
     prior: tuple[float, float, float, float] | None
     trusted: bool
     candidates: list[Candidate]
+    elsewhere: frozenset[str] = frozenset()
 
 
 @dataclass

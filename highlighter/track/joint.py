@@ -13,7 +13,8 @@ Products know each other:
 
 - each product's appearance (its start and every vector its target memory learns) joins the
   others' distractor memories, so a re-detection that looks more like another product is refused
-  and a followed mask that slid onto another product is dropped;
+  and a followed mask that slid onto another product is dropped (a product that every other
+  product is followed apart from leaves their looks out of that check: it cannot be on them);
 - when two products come near each other, each one's crop of the other joins the other's
   propagation memory as a counter-example (``LabelPropagator.remember_other``), so the propagation
   labels the other product's cells "not the target";
@@ -387,8 +388,13 @@ class JointTracker:
                     if p is not None and p.any():
                         predicted[i] = p
         contacts = [(i, j) for k, i in enumerate(predicted) for j in list(predicted)[k + 1 :] if _touch(predicted[i], predicted[j])]
+        # A product apart from all the others, each of them followed and none touching it, has not
+        # slid onto one of them: their looks do not make its mask a lookalike's.
+        touching = {k for pair in contacts for k in pair}
         followed = {}
         for i in active:
+            apart = i not in touching and not self._hidden and all(j in predicted for j in active if j != i)
+            elsewhere = frozenset(self.products[j].id for j in active if j != i) if apart else frozenset()
             exclude = taken
             others = [m for j, m in predicted.items() if j != i]
             if others:
@@ -397,15 +403,9 @@ class JointTracker:
                     exclude |= m
                 if i in predicted:
                     exclude &= ~predicted[i] | (taken if taken is not None else False)
-            followed[i] = controllers[i].follow(frame, cut, exclude)
+            followed[i] = controllers[i].follow(frame, cut, exclude, elsewhere)
         # Every product's candidates through the appearance network together (one pass a frame).
         self.embedder.embed_all(frame, [c for f in followed.values() if f is not None for c in f.candidates])
-        # A product apart from all the others, each of them followed and none touching it, has not
-        # slid onto one of them: their looks do not make its mask a lookalike's.
-        touching = {k for pair in contacts for k in pair}
-        for i in active:
-            apart = len(active) > 1 and i not in touching and not self._hidden and all(j in predicted for j in active if j != i)
-            controllers[i].elsewhere = frozenset(self.products[j].id for j in active if j != i) if apart else frozenset()
         decisions = {i: controllers[i].choose(frame, followed[i]) for i in active}
         contacts = self._from_shapes(frame, decisions, controllers, predicted, contacts, taken)
         trimmed, unsure = self._resolve(frame, decisions, controllers, predicted, contacts)

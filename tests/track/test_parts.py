@@ -311,8 +311,8 @@ def test_a_product_followed_apart_is_not_what_the_mask_slid_onto(monkeypatch, ap
     controller.distractors.add(view, "shoe")
     monkeypatch.setattr(controller, "_search", lambda f: [])
     monkeypatch.setattr(controller.embedder, "embed", lambda f, c: view)
-    controller.elsewhere = frozenset({"shoe"}) if apart else frozenset()
-    decision = controller._choose(frame, Followed(None, False, [Candidate.from_mask(own)]))
+    elsewhere = frozenset({"shoe"}) if apart else frozenset()
+    decision = controller._choose(frame, Followed(None, False, [Candidate.from_mask(own)], elsewhere))
     if apart:
         assert decision.kind == "accept" and decision.similarity == pytest.approx(0.6)
     else:
