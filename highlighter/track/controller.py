@@ -180,8 +180,11 @@ class TargetController:
         # Where the target was last seen, or where its motion would have taken it, a region that
         # would still pass as the followed target (the drift bar) is taken back: an object coming
         # out from behind another shows there first, and partly.
+        # With no lookalike known in the video, nothing else has passed for the target: wherever
+        # the region lies (an object comes out on the far side of what hid it), the drift bar is
+        # evidence enough.
         local = [box for box in (self._last_box, expected) if box is not None]
-        found = self._find(frame, local=local, local_threshold=self._drift_threshold())
+        found = self._find(frame, local=local, local_threshold=self._drift_threshold(), anywhere=not len(self.distractors))
         if found is None:
             return Decision("none")
         return Decision("take", found, self.memory.similarity(found.embedding) if found.embedding is not None else 0.0)
@@ -468,6 +471,7 @@ class TargetController:
         local_threshold: float | None = None,
         apart_from: np.ndarray | None = None,
         max_share: float | None = None,
+        anywhere: bool = False,
     ) -> Candidate | None:
         """The best re-identified candidate on ``frame`` (its ``embedding`` set), or None: one that
         the propagation supports (``min_support``, when the propagator can say) and the embedder
@@ -478,6 +482,7 @@ class TargetController:
         centred within one size of one of them (the box's, or the target's usual one) needs only
         ``local_threshold``: a local hypothesis needs less evidence than a jump across the frame.
         ``apart_from``: a mask that such a local candidate must mostly lie outside of (IoU < 0.5).
+        ``anywhere``: ``local_threshold`` holds for a candidate anywhere on the frame.
         ``min_share``: the smallest candidate area, as a share of the target's usual area
         (``min_partial`` by default); ``max_share``: the largest (``max_redetect`` by default).
         """
@@ -512,7 +517,7 @@ class TargetController:
             bar = threshold
             if (
                 local_threshold is not None
-                and any(_centred_near(c.box, b, np.sqrt(ref) if ref else 0.0) for b in local)
+                and (anywhere or any(_centred_near(c.box, b, np.sqrt(ref) if ref else 0.0) for b in local))
                 and (apart_from is None or _mask_iou(c.mask, apart_from) < 0.5)
             ):
                 bar = max(s.reid_similarity, min(threshold, local_threshold))

@@ -321,12 +321,15 @@ def test_a_product_followed_apart_is_not_what_the_mask_slid_onto(monkeypatch, ap
 
 def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(monkeypatch):
     # While lost, a region where the target was last seen needs only the drift bar (it shows
-    # there first, and partly); anywhere else it needs full re-identification.
+    # there first, and partly); anywhere else, once a lookalike is known, it needs full
+    # re-identification. With none known, the drift bar holds anywhere (an object comes out on
+    # the far side of what hid it).
     target = obj("red", "rect", 100, 90)
     frame = scene_frame([target])
     controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
     controller.similarities = [1.0] * 10  # frames that matched the memory: drift bar 0.8, re-identification 0.9
-    alike = vector_alike(controller.memory.prototypes[0], 0.85)  # between the two bars
+    own = controller.memory.prototypes[0]
+    alike = vector_alike(own, 0.85)  # between the two bars
     assert controller.memory.similarity(alike) == pytest.approx(0.85, abs=1e-4)
     monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: alike)
     monkeypatch.setattr(controller.propagator, "search", lambda frame: [])
@@ -338,6 +341,10 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
         monkeypatch.setattr(controller.proposer, "propose", lambda frame: [region])
         return controller.choose(frame, None).kind
 
+    assert len(controller.distractors) == 0
+    assert decision(112, 96) == "take"
+    assert decision(250, 140) == "take"
+    controller.distractors.add(-own)  # a lookalike now known (and far less alike than the region)
     assert decision(112, 96) == "take"
     assert decision(250, 140) == "none"
     controller.similarities = [0.8] * 10  # a track whose frames matched less: 0.85 now passes anywhere
