@@ -180,11 +180,11 @@ class TargetController:
         # Where the target was last seen, or where its motion would have taken it, a region that
         # would still pass as the followed target (the drift bar) is taken back: an object coming
         # out from behind another shows there first, and partly.
-        # With no lookalike known in the video, nothing else has passed for the target: wherever
-        # the region lies (an object comes out on the far side of what hid it), the drift bar is
-        # evidence enough.
+        # Anywhere else, a region that looks like no known lookalike needs only the drift bar too:
+        # an object comes out on the far side of what hid it, and nothing like that region has
+        # passed for the target in this video.
         local = [box for box in (self._last_box, expected) if box is not None]
-        found = self._find(frame, local=local, local_threshold=self._drift_threshold(), anywhere=not len(self.distractors))
+        found = self._find(frame, local=local, local_threshold=self._drift_threshold(), anywhere=True)
         if found is None:
             return Decision("none")
         return Decision("take", found, self.memory.similarity(found.embedding) if found.embedding is not None else 0.0)
@@ -482,7 +482,9 @@ class TargetController:
         centred within one size of one of them (the box's, or the target's usual one) needs only
         ``local_threshold``: a local hypothesis needs less evidence than a jump across the frame.
         ``apart_from``: a mask that such a local candidate must mostly lie outside of (IoU < 0.5).
-        ``anywhere``: ``local_threshold`` holds for a candidate anywhere on the frame.
+        ``anywhere``: ``local_threshold`` holds anywhere on the frame for a candidate unlike every
+        known lookalike (less alike any of them than ``lookalike_ratio`` of the track's typical
+        similarity: the bar at which a region apart from the target is remembered as one).
         ``min_share``: the smallest candidate area, as a share of the target's usual area
         (``min_partial`` by default); ``max_share``: the largest (``max_redetect`` by default).
         """
@@ -517,7 +519,10 @@ class TargetController:
             bar = threshold
             if (
                 local_threshold is not None
-                and (anywhere or any(_centred_near(c.box, b, np.sqrt(ref) if ref else 0.0) for b in local))
+                and (
+                    (anywhere and sim_d < s.lookalike_ratio * (typical or 1.0))
+                    or any(_centred_near(c.box, b, np.sqrt(ref) if ref else 0.0) for b in local)
+                )
                 and (apart_from is None or _mask_iou(c.mask, apart_from) < 0.5)
             ):
                 bar = max(s.reid_similarity, min(threshold, local_threshold))

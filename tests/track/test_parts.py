@@ -321,9 +321,9 @@ def test_a_product_followed_apart_is_not_what_the_mask_slid_onto(monkeypatch, ap
 
 def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(monkeypatch):
     # While lost, a region where the target was last seen needs only the drift bar (it shows
-    # there first, and partly); anywhere else, once a lookalike is known, it needs full
-    # re-identification. With none known, the drift bar holds anywhere (an object comes out on
-    # the far side of what hid it).
+    # there first, and partly); anywhere else, a region that resembles a known lookalike needs
+    # full re-identification. One like no known lookalike needs the drift bar anywhere (an object
+    # comes out on the far side of what hid it).
     target = obj("red", "rect", 100, 90)
     frame = scene_frame([target])
     controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
@@ -344,7 +344,11 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     assert len(controller.distractors) == 0
     assert decision(112, 96) == "take"
     assert decision(250, 140) == "take"
-    controller.distractors.add(-own)  # a lookalike now known (and far less alike than the region)
+    controller.distractors.add(vector_alike(alike, 0.5))  # a lookalike the region is unlike (lookalike bar 0.6)
+    assert controller.distractors.similarity(alike) == pytest.approx(0.5, abs=1e-4)
+    assert decision(250, 140) == "take"
+    controller.distractors.add(vector_alike(alike, 0.7))  # ... and one it resembles (still 0.15 less than the target)
+    assert controller.distractors.similarity(alike) == pytest.approx(0.7, abs=1e-4)
     assert decision(112, 96) == "take"
     assert decision(250, 140) == "none"
     controller.similarities = [0.8] * 10  # a track whose frames matched less: 0.85 now passes anywhere
