@@ -128,7 +128,7 @@ class DistractorMemory:
     def similarity(self, vector: np.ndarray, ignore: frozenset[str] = frozenset()) -> float:
         """Cosine similarity to the nearest stored lookalike (not counting those taken from a
         source in ``ignore``); 0.0 when none is known."""
-        kept = [v for v, s in zip(self._vectors, self._sources) if s is None or s not in ignore]
+        kept = [v for v, s in zip(self._vectors, self._sources) if s not in ignore]
         if not kept:
             return 0.0
         return float(np.max(np.stack(kept) @ vector))

@@ -324,10 +324,7 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     # there first, and partly); anywhere else, a region that resembles a known lookalike needs
     # full re-identification. One like no known lookalike needs the drift bar anywhere (an object
     # comes out on the far side of what hid it).
-    target = obj("red", "rect", 100, 90)
-    frame = scene_frame([target])
-    controller = make_controller(frame, Candidate.from_mask(mask_of(target)))
-    controller.similarities = [1.0] * 10  # frames that matched the memory: drift bar 0.8, re-identification 0.9
+    frame, _, controller = settled_controller()  # drift bar 0.8, re-identification 0.9
     own = controller.memory.prototypes[0]
     alike = vector_alike(own, 0.85)  # between the two bars
     assert controller.memory.similarity(alike) == pytest.approx(0.85, abs=1e-4)
