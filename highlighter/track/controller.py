@@ -15,7 +15,11 @@ Per frame, while it follows the target:
    apart from the followed mask takes over (with a lookalike known, only one within the size gate
    itself: a larger one is as likely a merge as the mask it would replace). Near the followed
    mask a region needs only to look more like the target than the mask does and to pass the
-   drift bar; elsewhere it must pass re-identification. Before the checks, the objects the
+   drift bar; elsewhere it must pass re-identification. When nothing takes over, a mask more
+   like a known lookalike than the target, or under the absolute appearance floor, is dropped;
+   the floor spares a mask the propagation is sure of when every other product of a joint run is
+   followed apart from it (a look changed by the light or a turn, nothing known under the mask:
+   the track goes on, its confidence low). Before the checks, the objects the
    chosen mask holds (separate pieces, and objects that touch: ``_pieces``) that look more like a
    known lookalike than like the target, or alone fail the drift bar while another passes, are
    dropped (a lookalike that crossed in front of the target leaves the mask on both once they
@@ -95,6 +99,7 @@ class ControllerSettings:
     max_growth: float = 2.0  # a mask this many times the last frame's area has merged with something
     max_size: float = 1.4  # ... or this many times the target's usual area, with a lookalike known (DAM4SAM's size gate)
     dual_overlap: float = 0.8  # a proposal covering a propagated candidate this much (IoU) is offered too
+    sure_quality: float = 0.9  # a mask the propagation is this sure of (quality) survives a changed look, apart from other products
     min_part: float = 0.5  # a piece of a mask (separate, or touching: ``_pieces``) this share of the target's usual area is judged on its own
 
 
@@ -288,7 +293,12 @@ class TargetController:
                 better = self.memory.similarity(found.embedding) > sim_t + s.reid_margin
                 if _mask_iou(found.mask, best.mask) < 0.5 or better:
                     return Decision("take", found, self.memory.similarity(found.embedding))
-            if nearer_lookalike or sim_t < s.drift_similarity:
+            if nearer_lookalike:
+                return None
+            if sim_t < s.drift_similarity and not (followed.elsewhere and best.quality >= s.sure_quality):
+                # No longer like the target at all: dropped, unless every other product is
+                # followed apart from it and the propagation is sure of its mask (a look changed
+                # by the light or a turn, with nothing known under the mask).
                 return None
         return Decision("accept", best, sim_t)
 

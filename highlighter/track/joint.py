@@ -14,7 +14,9 @@ Products know each other:
 - each product's appearance (its start and every vector its target memory learns) joins the
   others' distractor memories, so a re-detection that looks more like another product is refused
   and a followed mask that slid onto another product is dropped (a product that every other
-  product is followed apart from leaves their looks out of that check: it cannot be on them);
+  product is followed apart from leaves their looks out of that check: it cannot be on them, and
+  a look changed past the appearance floor by the light or a turn does not drop its mask while
+  its propagation is sure of it);
 - when two products come near each other, each one's crop of the other joins the other's
   propagation memory as a counter-example (``LabelPropagator.remember_other``), so the propagation
   labels the other product's cells "not the target";

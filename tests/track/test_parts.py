@@ -319,6 +319,28 @@ def test_a_product_followed_apart_is_not_what_the_mask_slid_onto(monkeypatch, ap
         assert decision is None
 
 
+@pytest.mark.parametrize(("apart", "quality", "kept"), [(True, 0.97, True), (True, 0.7, False), (False, 0.97, False)])
+def test_a_changed_look_is_kept_only_apart_from_every_product_and_where_the_propagation_is_sure(monkeypatch, apart, quality, kept):
+    # The light turned: the product's mask is only 0.4 alike its memory, under the absolute drift
+    # floor (0.45), and nothing better is found. Followed apart from every other product, with the
+    # propagation sure of the mask, it is still the product (accepted at that similarity, so its
+    # confidence shows the doubt); with the propagation unsure, or another product touching it,
+    # the mask is dropped as before.
+    frame, own, controller = settled_controller()
+    view = vector_alike(controller.memory.prototypes[0], 0.4)
+    controller.distractors.add(vector_alike(controller.memory.prototypes[0], 0.3), "shoe")
+    monkeypatch.setattr(controller, "_search", lambda f: [])
+    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: view)
+    mask = Candidate.from_mask(own, quality=quality, object_score=0.9)
+    elsewhere = frozenset({"shoe"}) if apart else frozenset()
+    decision = controller._choose(frame, Followed(None, False, [mask], elsewhere))
+    if kept:
+        assert decision.kind == "accept" and decision.similarity == pytest.approx(0.4)
+        assert controller.apply(frame, decision)[1] < 0.5  # an honest "not sure"
+    else:
+        assert decision is None
+
+
 def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(monkeypatch):
     # While lost, a region where the target was last seen needs only the drift bar (it shows
     # there first, and partly); anywhere else, a region that resembles a known lookalike needs
