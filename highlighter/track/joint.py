@@ -30,7 +30,10 @@ Products know each other:
   keeps moving at the velocity it had for up to ``HIDDEN_SECONDS``, and it shows again from the
   first frame where a fair share of that moved shape still looks as it did, outside what the one
   in front keeps. A product of the same paint merges with it in the proposals and looks like it
-  to the re-detection, so neither would bring it back in time;
+  to the re-detection, so neither would bring it back in time. Apart again, a product whose
+  propagation kept only part of it (the part the other one left it while they touched) is
+  completed from that shape where the frame still shows it as it was, never on another
+  product's mask;
 - two products of one paint (their colour histograms alike, ``ONE_PAINT``) that overlap leave no
   trace in the frame of which one is in front: the union's outline is the same either way and no
   edge runs between them. Their last whole views, moved along, differ there only by noise, and
@@ -85,6 +88,7 @@ NEAR_EVERY = 5  # frames between two crops of a nearby product kept as a counter
 HIDDEN_SECONDS = 2.0  # a product hidden by another keeps moving at its velocity this long (its ghost)
 LOOK_TOLERANCE = 48  # a pixel within this (largest channel difference, 0..255) of a product's moved look shows it
 SHOWS = 0.3  # a hidden product shows again where this share of its shape's pixels show it
+SHORT = 0.8  # a product apart again whose mask is under this share of its held shape is completed from it
 ONE_PAINT = 0.9  # two products whose colour histograms are this alike (Hellinger affinity) are of one paint
 
 
@@ -375,8 +379,9 @@ class JointTracker:
         touches another product) moved by its optical flow. A product then decides without the
         pixels only another product is predicted on (nor the settled ones of ``fixed``), so a
         same-coloured product passing in front or behind is not merged in."""
-        if cut:  # a hidden product is not behind anything of the next shot
+        if cut:  # a hidden product is not behind anything of the next shot, nor cut short by a contact
             self._hidden.clear()
+            self._touched.clear()
         taken = None
         if fixed:
             taken = np.zeros(frame.size[::-1], bool)
@@ -427,6 +432,7 @@ class JointTracker:
         self._hidden: dict[int, int] = {}  # products hidden by another, moving on as a shape: frames hidden
         self._paint: dict[tuple[int, int], bool] = {}  # for products in contact: whether they are of one paint
         self._evidence: dict[tuple[int, int], float] = {}  # for "i in front of j": the sum of j's error less i's
+        self._touched: set[int] = set()  # products apart again after a contact, until their propagation has all of them again
 
     def _predict(self, i: int, frame: WorkFrame, controller: TargetController) -> np.ndarray | None:
         """Product ``i``'s predicted mask on ``frame``: its held shape moved by its flow's median
@@ -457,6 +463,8 @@ class JointTracker:
         limit = int(round(HIDDEN_SECONDS * self.fps))
         for i in active:
             mask = out[i][0]
+            if i in touching:
+                self._touched.add(i)
             if not controllers[i].tracking or mask is None or not mask.any():
                 # Hidden while it touches another product (or hidden already): most likely behind
                 # it, so its shape moves on and may show again (``_from_shapes``).
@@ -464,6 +472,7 @@ class JointTracker:
                     self._hidden[i] = self._hidden.get(i, 0) + 1
                     continue
                 self._hidden.pop(i, None)
+                self._touched.discard(i)
                 self._shapes.pop(i, None)
                 self._looks.pop(i, None)
                 self._centroid.pop(i, None)
@@ -504,7 +513,10 @@ class JointTracker:
         overlap to the one in front, so a product still behind stays hidden and one coming out
         shows from its first part. Its own re-detection still runs: when it finds the product
         (another colour is found where it is, wherever its shape went), the shape is dropped.
-        Returns ``contacts`` without the products whose shape was dropped."""
+        A product apart again after a contact whose accepted mask is under ``SHORT`` of its shape
+        gains the shape's pixels that show it (none of another product's mask), on every frame
+        until its propagation has the whole product again. Returns ``contacts`` without the products whose shape was
+        dropped."""
         touching = {i for pair in contacts for i in pair}
         dropped = set()
         for i, d in decisions.items():
@@ -522,6 +534,24 @@ class JointTracker:
                     cand.quality = cand.object_score = np.count_nonzero(shows) / np.count_nonzero(shape)
                     cand.embedding = self.embedder.embed(frame, cand)
                     decisions[i] = Decision("take", cand, controllers[i].memory.similarity(cand.embedding))
+            elif d.kind == "accept" and i not in touching and i in self._touched and d.mask is not None:
+                # Apart again, but the propagation kept only part of the product (it followed the
+                # part the other one left it during the contact): the held shape's pixels that
+                # still show the product, and no other product's mask, complete it.
+                area = np.count_nonzero(d.mask)
+                if area >= SHORT * np.count_nonzero(shape):
+                    self._touched.discard(i)  # the propagation has the whole product again
+                    continue
+                others = [decisions[j].mask for j in decisions if j != i and decisions[j].mask is not None]
+                shows = self._shows(frame, i, shape, taken)
+                for m in others:
+                    shows &= ~m
+                if np.count_nonzero(shows & ~d.mask) < (1 - SHORT) * area or np.count_nonzero(shows) < SHOWS * np.count_nonzero(shape):
+                    continue
+                cand = Candidate.from_mask(fill_holes(d.mask | shows), quality=d.candidate.quality, object_score=d.candidate.object_score, source="held")
+                assert cand is not None
+                cand.embedding = self.embedder.embed(frame, cand)
+                decisions[i] = Decision("accept", cand, controllers[i].memory.similarity(cand.embedding))
         return [pair for pair in contacts if not dropped.intersection(pair)]
 
     def _shows(self, frame: WorkFrame, i: int, shape: np.ndarray, taken: np.ndarray | None) -> np.ndarray:

@@ -265,3 +265,56 @@ def test_an_overlap_of_one_paint_is_shown_by_neither_product_and_only_theirs_los
     assert score == pytest.approx(0.8 * 108 / 144)  # the share it keeps
     assert 13 / 49 < SLIVER and shown[1] == (None, 0.0)  # a sliver of itself left: not visible
     assert shown[2] == (bag, 0.9) and shown[3] == (None, 0.0)  # another colour keeps the overlap
+
+
+@pytest.mark.parametrize(("covered", "touched"), [(False, True), (True, True), (False, False)])
+def test_a_product_apart_again_is_completed_from_its_held_shape_where_the_frame_still_shows_it(covered, touched):
+    # Two blue products, apart again after a contact. The propagation kept only the left part of
+    # the box (the part the other product left it while they touched); the box's held shape (its
+    # mask when last seen whole, 6 px to the left, moved along since) still shows the box on this
+    # frame, so the decision is completed to the whole box. Where a red bar now covers the rest,
+    # the frame no longer shows it there and the mask stays as decided. A product whose shape was
+    # not held through a contact (it only shrank) is not completed either.
+    from types import SimpleNamespace
+
+    from highlighter.media import VideoInfo
+    from highlighter.track.controller import Decision
+    from highlighter.track.joint import JointTracker
+    from highlighter.track.memory import TargetMemory
+    from highlighter.track.parts import Candidate, WorkFrame
+
+    blue, grey = (30, 60, 200), (120, 120, 120)
+    yy, xx = np.mgrid[0:90, 0:160]
+    ball = (yy - 40) ** 2 + (xx - 100) ** 2 <= 15**2
+
+    def box_at(x0):
+        return (yy >= 20) & (yy < 60) & (xx >= x0) & (xx < x0 + 40)
+
+    look = np.full((90, 160, 3), grey, np.uint8)
+    look[box_at(14) | ball] = blue
+    now = np.full((90, 160, 3), grey, np.uint8)
+    now[box_at(20) | ball] = blue
+    if covered:
+        now[10:70, 40:64] = (210, 30, 30)
+    frame = WorkFrame(5, now)
+    products = [Product("box", "box", Prompt(boxes=(BoxPrompt(20, 20, 60, 60, 0),))), Product("ball", "ball", Prompt(boxes=(BoxPrompt(85, 25, 116, 56, 0),)))]
+    tracker = JointTracker(products, VideoInfo(160, 90, 25.0, 10, 0.4))
+    tracker._reset_shapes()
+    tracker._shapes[0], tracker._looks[0], tracker._offset[0] = box_at(14), look, (6.0, 0.0)
+    if touched:
+        tracker._touched.add(0)
+    kept = box_at(20) & (xx < 40)
+    memory = TargetMemory()
+    memory.add(tracker.embedder.embed(WorkFrame(0, look), Candidate.from_mask(box_at(14))), 0)
+    controllers = {0: SimpleNamespace(memory=memory), 1: SimpleNamespace(memory=memory)}
+    decisions = {
+        0: Decision("accept", Candidate.from_mask(kept, quality=0.9, object_score=0.9), 0.9),
+        1: Decision("accept", Candidate.from_mask(ball, quality=0.9, object_score=0.9), 0.9),
+    }
+    tracker._from_shapes(frame, decisions, controllers, {0: box_at(20), 1: ball}, [], None)
+    assert np.array_equal(decisions[1].mask, ball)
+    if covered or not touched:
+        assert np.array_equal(decisions[0].mask, kept)
+    else:
+        assert decisions[0].kind == "accept"
+        assert np.array_equal(decisions[0].mask, box_at(20))
