@@ -515,8 +515,8 @@ class JointTracker:
         (another colour is found where it is, wherever its shape went), the shape is dropped.
         A product apart again after a contact whose accepted mask is under ``SHORT`` of its shape
         gains the shape's pixels that show it (none of another product's mask), on every frame
-        until its propagation has the whole product again. Returns ``contacts`` without the products whose shape was
-        dropped."""
+        until its propagation has the whole product again. Returns ``contacts`` without the
+        products whose shape was dropped."""
         touching = {i for pair in contacts for i in pair}
         dropped = set()
         for i, d in decisions.items():
