@@ -33,7 +33,9 @@ Products know each other:
   to the re-detection, so neither would bring it back in time. Apart again, a product whose
   propagation kept only part of it (the part the other one left it while they touched) is
   completed from that shape where the frame still shows it as it was, never on another
-  product's mask;
+  product's mask. Two products are in contact while their predicted shapes touch, until the
+  frame shows them apart (both followed masks accepted, not touching): after a long contact the
+  held shapes, moving at the old velocities, may touch long after the products parted;
 - two products of one paint (their colour histograms alike, ``ONE_PAINT``) that overlap leave no
   trace in the frame of which one is in front: the union's outline is the same either way and no
   edge runs between them. Their last whole views, moved along, differ there only by noise, and
@@ -414,6 +416,7 @@ class JointTracker:
         # Every product's candidates through the appearance network together (one pass a frame).
         self.embedder.embed_all(frame, [c for f in followed.values() if f is not None for c in f.candidates])
         decisions = {i: controllers[i].choose(frame, followed[i]) for i in active}
+        contacts = self._still_touching(contacts, decisions)
         contacts = self._from_shapes(frame, decisions, controllers, predicted, contacts, taken)
         trimmed, unsure = self._resolve(frame, decisions, controllers, predicted, contacts)
         out = {i: controllers[i].apply(frame, decisions[i], trimmed.get(i)) for i in active}
@@ -504,6 +507,15 @@ class JointTracker:
                 self._paint.pop(pair, None)
         for pair in contacts:
             self._front.setdefault(pair, pair[0])
+
+    @staticmethod
+    def _still_touching(contacts: list[tuple[int, int]], decisions: dict[int, Decision]) -> list[tuple[int, int]]:
+        """``contacts`` (pairs whose predicted shapes touch) without those the frame shows apart
+        (``_decided_apart``). While two products touch, each is kept within its held shape, which
+        moves on at the velocity it had before the contact; after a long contact (a turn, a change
+        of direction) the shapes may still touch when the products have parted, and ``_resolve``
+        would keep cutting each product to its stale shape."""
+        return [(i, j) for i, j in contacts if not _decided_apart(decisions[i], decisions[j])]
 
     def _from_shapes(self, frame: WorkFrame, decisions: dict[int, Decision], controllers, predicted, contacts, taken) -> list:
         """Decisions completed from the products' held shapes, where a same-coloured product in
@@ -827,3 +839,10 @@ def _touch(a: np.ndarray, b: np.ndarray, gap: int = 3) -> bool:
     if ax > bx + bw + gap or bx > ax + aw + gap or ay > by + bh + gap or by > ay + ah + gap:
         return False
     return bool((_dilate(a, gap) & b).any())
+
+
+def _decided_apart(a: Decision, b: Decision) -> bool:
+    """Whether two products' decisions show them apart on the frame: both followed masks
+    (``accept``), not touching. A product not found may be behind the other, and one found again
+    elsewhere (``take``) may be a re-detection's mistake: neither says they parted."""
+    return a.kind == b.kind == "accept" and a.mask is not None and b.mask is not None and not _touch(a.mask, b.mask)

@@ -318,3 +318,54 @@ def test_a_product_apart_again_is_completed_from_its_held_shape_where_the_frame_
     else:
         assert decisions[0].kind == "accept"
         assert np.array_equal(decisions[0].mask, box_at(20))
+
+
+def test_a_contact_ends_where_the_frame_shows_the_products_apart_though_their_held_shapes_still_touch():
+    # Two blue products parted after a long contact. Their held shapes, moved on at the velocities
+    # they had before it, still overlap; their decisions on this frame are apart. While the pair
+    # counts as in contact, each product is cut to its stale shape and their overlap is shown as
+    # neither's; once the frame shows them apart, the contact is over and each keeps its mask.
+    from types import SimpleNamespace
+
+    from highlighter.media import VideoInfo
+    from highlighter.track.controller import Decision
+    from highlighter.track.joint import JointTracker, _shown
+    from highlighter.track.parts import Candidate
+
+    blue, grey = (30, 60, 200), (120, 120, 120)
+    yy, xx = np.mgrid[0:90, 0:200]
+    box = (yy >= 20) & (yy < 60) & (xx >= 20) & (xx < 60)
+    ball = (yy - 40) ** 2 + (xx - 150) ** 2 <= 18**2
+    stale_box = (yy >= 20) & (yy < 60) & (xx >= 50) & (xx < 90)  # where the held shapes went
+    stale_ball = (yy - 40) ** 2 + (xx - 95) ** 2 <= 18**2
+    look = np.full((90, 200, 3), grey, np.uint8)
+    look[stale_box | stale_ball] = blue
+    products = [Product("box", "box", Prompt(boxes=(BoxPrompt(20, 20, 60, 60, 0),))), Product("ball", "ball", Prompt(boxes=(BoxPrompt(132, 22, 169, 59, 0),)))]
+    tracker = JointTracker(products, VideoInfo(200, 90, 25.0, 10, 0.4))
+    tracker._reset_shapes()
+    for k, shape in enumerate((stale_box, stale_ball)):
+        tracker._shapes[k], tracker._looks[k] = shape, look
+
+    def decide():
+        return {
+            0: Decision("accept", Candidate.from_mask(box, quality=0.9, object_score=0.9), 0.9),
+            1: Decision("accept", Candidate.from_mask(ball, quality=0.9, object_score=0.9), 0.9),
+        }
+
+    predicted = {0: stale_box, 1: stale_ball}
+    touching = [(0, 1)]
+    controllers = {k: SimpleNamespace(_reference_area=lambda: None) for k in (0, 1)}
+    trimmed, unsure = tracker._resolve(None, decide(), controllers, predicted, touching)
+    assert 0 in trimmed and np.count_nonzero(trimmed[0]) < np.count_nonzero(box)  # cut to the stale shape
+    decisions = decide()
+    assert tracker._still_touching(touching, decisions) == []
+    trimmed, unsure = tracker._resolve(None, decisions, controllers, predicted, tracker._still_touching(touching, decisions))
+    assert trimmed == {} and unsure == {}
+    shown = _shown({0: (box, 0.9), 1: (ball, 0.9)}, unsure)
+    assert np.array_equal(shown[0][0], box) and np.array_equal(shown[1][0], ball)
+    # A product not found on the frame may be behind the other, and one found again elsewhere may
+    # be a re-detection's mistake: neither ends the contact.
+    decisions[1] = Decision("none")
+    assert tracker._still_touching(touching, decisions) == touching
+    decisions[1] = Decision("take", Candidate.from_mask(ball, quality=0.9, object_score=0.9), 0.9)
+    assert tracker._still_touching(touching, decisions) == touching
