@@ -510,12 +510,17 @@ class JointTracker:
 
     @staticmethod
     def _still_touching(contacts: list[tuple[int, int]], decisions: dict[int, Decision]) -> list[tuple[int, int]]:
-        """``contacts`` (pairs whose predicted shapes touch) without those the frame shows apart
-        (``_decided_apart``). While two products touch, each is kept within its held shape, which
-        moves on at the velocity it had before the contact; after a long contact (a turn, a change
-        of direction) the shapes may still touch when the products have parted, and ``_resolve``
-        would keep cutting each product to its stale shape."""
-        return [(i, j) for i, j in contacts if not _decided_apart(decisions[i], decisions[j])]
+        """``contacts`` (pairs whose predicted shapes touch) without those the frame shows apart:
+        both followed masks accepted, not touching. While two products touch, each is kept within
+        its held shape, which moves on at the velocity it had before the contact; after a long
+        contact (a turn, a change of direction) the shapes may still touch when the products have
+        parted, and ``_resolve`` would keep cutting each product to its stale shape. A product not
+        found may be behind the other, and one found again elsewhere (``take``) may be a
+        re-detection's mistake: neither says they parted."""
+        return [
+            (i, j) for i, j in contacts
+            if not (decisions[i].kind == decisions[j].kind == "accept" and not _touch(decisions[i].mask, decisions[j].mask))
+        ]  # fmt: skip
 
     def _from_shapes(self, frame: WorkFrame, decisions: dict[int, Decision], controllers, predicted, contacts, taken) -> list:
         """Decisions completed from the products' held shapes, where a same-coloured product in
@@ -840,9 +845,3 @@ def _touch(a: np.ndarray, b: np.ndarray, gap: int = 3) -> bool:
         return False
     return bool((_dilate(a, gap) & b).any())
 
-
-def _decided_apart(a: Decision, b: Decision) -> bool:
-    """Whether two products' decisions show them apart on the frame: both followed masks
-    (``accept``), not touching. A product not found may be behind the other, and one found again
-    elsewhere (``take``) may be a re-detection's mistake: neither says they parted."""
-    return a.kind == b.kind == "accept" and a.mask is not None and b.mask is not None and not _touch(a.mask, b.mask)
