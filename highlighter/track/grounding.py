@@ -11,7 +11,9 @@ the frame, a stripe or a shelf edge; so a region scores less the less solid it i
 its convex hull's: a stripe that runs into another region, a ragged patch), the more elongated
 (its minimum-area rectangle's aspect: a shelf edge), and when the frame's edge cuts it (less, as a
 close-up product can be cut too). ``colour_regions`` gives every region of the named colour as a
-candidate, however many larger regions of other colours a busy frame holds.
+candidate, however many larger regions of other colours a busy frame holds, and where such a region
+merges the product with scenery of a near shade, the product's segment of the frame's graph
+segmentation (``graph_segments``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import cv2
 import numpy as np
 
 from highlighter.track.colour import COLOUR_WORDS, colour_word
-from highlighter.track.parts import Candidate, WorkFrame, box_iou, component_candidates, is_background
+from highlighter.track.parts import Candidate, WorkFrame, box_iou, component_candidates, fill_holes, is_background
 from highlighter.track.prompt import Prompt
 
 ROUND_WORDS = frozenset("round ball balls circle circular oval sphere disc disk ellipse orb globe".split())
@@ -34,6 +36,9 @@ _FILL = {"round": math.pi / 4, "boxy": 1.0}
 _CUT_FILL = {"round": 2 / 3, "boxy": 1.0}
 BACKGROUND_FACTOR = 0.2  # SPARROW's score factor for a mask that is mostly the frame
 BORDER_FACTOR = 0.6  # a region the frame's edge cuts is less likely the product meant
+GRAPH_SIGMA, GRAPH_K = 0.8, 500  # Felzenszwalb's smoothing and scale at working resolution (his defaults' range)
+GRAPH_MIN = 0.001  # of the frame: a graph segment's least size (a 16 x 8 patch at 480 x 270)
+GRAPH_SHARE = 0.5  # a graph segment is a region of the named colour when most of its pixels are
 _OPEN = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
 _CLOSE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
 
@@ -84,13 +89,31 @@ class CueGrounder:
 
     def colour_regions(self, frame: WorkFrame, *, min_fraction: float = 2e-4) -> list[Candidate]:
         """Every connected region of the named colour (holes filled) of at least ``min_fraction`` of
-        the frame; none without a colour word."""
+        the frame, and every segment of the frame's graph segmentation (``graph_segments``) that is
+        mostly of that colour; none without a colour word.
+
+        The colour's regions alone merge a product with scenery of a near shade that touches it (a
+        red box against a dark red saucer, both "red"); the graph segmentation cuts where the
+        colour changes sharply, so the product is a segment of its own."""
         if self.colour is None:
             return []
         w, h = frame.size
-        raw = cv2.morphologyEx(COLOUR_WORDS[self.colour].mask(frame.hsv), cv2.MORPH_OPEN, _OPEN)
+        min_area = max(12.0, min_fraction * w * h)
+        named = COLOUR_WORDS[self.colour].mask(frame.hsv)
+        raw = cv2.morphologyEx(named, cv2.MORPH_OPEN, _OPEN)
         raw = cv2.morphologyEx(raw, cv2.MORPH_CLOSE, _CLOSE)
-        return component_candidates(raw > 0, "colour", min_area=max(12.0, min_fraction * w * h))
+        regions = component_candidates(raw > 0, "colour", min_area=min_area)
+        labels = graph_segments(frame)
+        count = int(labels.max()) + 1
+        sizes = np.bincount(labels.ravel(), minlength=count)
+        of_colour = np.bincount(labels.ravel(), weights=(named > 0).ravel(), minlength=count)
+        merged = []
+        for label in np.flatnonzero((of_colour >= GRAPH_SHARE * sizes) & (sizes >= min_area)):
+            cand = Candidate.from_mask(fill_holes(labels == label), source="graph")
+            # Only a segment that a region of the colour merged with more: the rest are those regions.
+            if cand is not None and not any(_iou(cand.mask, r.mask) >= 0.5 for r in regions if box_iou(cand.box, r.box) > 0):
+                merged.append(cand)
+        return regions + merged
 
     def text_score(self, frame: WorkFrame, cand: Candidate) -> float:
         """Colour-word match (share of the region's pixels of that colour) times shape-word fit,
@@ -128,6 +151,24 @@ class CueGrounder:
         for box in self.boxes.get(index, []):
             best = max(best, box_iou(box, cand.box))
         return best
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.count_nonzero(a & b)) / max(1, np.count_nonzero(a | b))
+
+
+def graph_segments(frame: WorkFrame) -> np.ndarray:
+    """The frame's graph-based segmentation (Felzenszwalb and Huttenlocher 2004, OpenCV's
+    ``ximgproc``): an ``int32`` label per pixel, computed once per frame. A segment grows while the
+    colour differences inside it stay small against those at its boundary, so it ends at an
+    object's edge even where the object's hue runs on. Segments under ``GRAPH_MIN`` of the frame
+    join a neighbour: the thin bands of in-between colour along a soft edge, which would otherwise
+    leave an object's rim out of its segment."""
+    if "graph-segments" not in frame.cache:
+        w, h = frame.size
+        segmenter = cv2.ximgproc.segmentation.createGraphSegmentation(GRAPH_SIGMA, GRAPH_K, int(GRAPH_MIN * w * h))
+        frame.cache["graph-segments"] = segmenter.processImage(np.ascontiguousarray(frame.rgb[..., ::-1]))
+    return frame.cache["graph-segments"]
 
 
 def object_factor(cand: Candidate) -> float:

@@ -8,7 +8,10 @@ DEVA's rule: ground it on ``KEY_FRAMES`` uniformly spaced frames and start from 
 the other key frames where the same product was found confidently seed the target memory (SPARROW's
 target-specific features are crops from uniformly spaced frames). A region that sits unchanged on
 most key frames is scenery (a poster, a wall, a shelf) unless nothing else matches: it scores
-``STATIC_FACTOR`` of itself, so a product that moves or is handled wins over a poster of its colour.
+``STATIC_FACTOR`` of itself, so a product that moves or is handled wins over a poster of its colour;
+a speck (under ``SPECK`` of the frame) scores in proportion to its area. The start is the surest
+key frame's region that another key frame's best region looks like (``_consensus``): the product
+shows on most key frames, one frame's accident on one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ KEY_FRAMES = 10
 MIN_TEXT_SCORE = 0.35
 PROMPT_BONUS = 0.05  # the prompt's own segmentation wins a near tie with a proposal
 STATIC_FACTOR = 0.7  # of the score of a region unchanged on most key frames
+ALIKE = 0.85  # appearance cosine at which two key frames' regions are one product
+SPECK = 0.002  # of the frame (a 16 x 16 square at 480 x 270): a start region smaller scores in proportion
 
 
 @dataclass
@@ -59,7 +64,7 @@ def find_initial_target(
     found: list[tuple[float, WorkFrame, Candidate]] = []
     for frame, cands, scores in seen:
         others = [[c.box for c in o] for f, o, _ in seen if f is not frame]
-        scores = [s * (STATIC_FACTOR if _static(c, others) else 1.0) for c, s in zip(cands, scores)]
+        scores = _start_scores(frame, cands, scores, others)
         best = int(np.argmax(scores))
         found.append((scores[best], frame, cands[best]))
     if not found or max(f[0] for f in found) < MIN_TEXT_SCORE:
@@ -67,21 +72,52 @@ def find_initial_target(
             "No product matching the description was found in the video. "
             "Check the colour or shape words, or click on the product instead."
         )
-    score, frame, cand = max(found, key=lambda f: (f[0], -f[1].index))
+    score, frame, cand = _consensus(embedder, found)
     return InitialTarget(frame, cand, float(score), _seeds(embedder, frame, cand, score, found))
+
+
+def _consensus(embedder: Embedder, found: list[tuple[float, WorkFrame, Candidate]]) -> tuple[float, WorkFrame, Candidate]:
+    """The start among the key frames' best regions ``found``: the surest of those that another
+    key frame's best looks like (cosine ``ALIKE``), the earlier frame on a tie; the surest of all
+    when no two agree. A region that no other key frame agrees with is more often one frame's
+    accident (a region that fits the words on that frame alone) than the product, which shows on
+    most key frames (DEVA's in-clip consensus, over key frames)."""
+    if len(found) < 3:
+        return max(found, key=lambda f: (f[0], -f[1].index))
+    vectors = [embedder.embed(f, c) for _, f, c in found]
+    agreed = [
+        entry for k, entry in enumerate(found)
+        if any(float(vectors[k] @ u) >= ALIKE for m, u in enumerate(vectors) if m != k)
+    ]  # fmt: skip
+    return max(agreed or found, key=lambda f: (f[0], -f[1].index))
 
 
 def _seeds(embedder: Embedder, frame: WorkFrame, cand: Candidate, score: float, found) -> list[tuple[int, np.ndarray]]:
     """Views of the chosen target on other key frames, to seed its memory: those the description
-    found nearly as surely (0.7 of the best score) that look like the chosen one (cosine 0.85)."""
+    found nearly as surely (0.7 of the best score) that look like the chosen one (cosine ``ALIKE``).
+    A graph segment (``grounding.graph_segments``) is a start where nothing else separates the
+    product, never a seed: it may leave part of the product out, and the memory would learn that."""
     anchor = embedder.embed(frame, cand)
     seeds = []
     for s, f, c in found:
-        if f.index != frame.index and s >= 0.7 * score:
+        if f.index != frame.index and s >= 0.7 * score and c.source != "graph":
             vector = embedder.embed(f, c)
-            if float(vector @ anchor) >= 0.85:
+            if float(vector @ anchor) >= ALIKE:
                 seeds.append((f.index, vector))
     return seeds
+
+
+def _start_scores(frame: WorkFrame, cands: list[Candidate], scores: list[float], others) -> list[float]:
+    """A description's scores on a key frame, as a start: scenery unchanged on most key frames
+    (``_static``) scores ``STATIC_FACTOR`` of itself, and a speck (under ``SPECK`` of the frame) in
+    proportion to its area, since a product a marketer names is rarely a few dozen pixels and a
+    busy backdrop has many specks of any colour."""
+    w, h = frame.size
+    speck = SPECK * w * h
+    return [
+        s * (STATIC_FACTOR if _static(c, others) else 1.0) * min(1.0, c.area / speck)
+        for c, s in zip(cands, scores)
+    ]
 
 
 def _static(cand: Candidate, others: list[list[tuple[float, float, float, float]]]) -> bool:
@@ -189,8 +225,7 @@ def _seen(frames, proposals, keys, extra, grounder) -> list[tuple[WorkFrame, lis
     key_seen = [s for s in seen if s[0].index in keys]
     for frame, cands, scores in seen:
         others = [[c.box for c in o] for f, o, _ in key_seen if f is not frame]
-        scores = [s * (STATIC_FACTOR if _static(c, others) else 1.0) for c, s in zip(cands, scores)]
-        out.append((frame, cands, scores))
+        out.append((frame, cands, _start_scores(frame, cands, scores, others)))
     return out
 
 
@@ -217,7 +252,7 @@ def _text_target(seen, keys: list[int], taken: list[InitialTarget], embedder: Em
             "No product matching the description was found in the video. "
             "Check the colour or shape words, or click on the product instead."
         )
-    score, frame, cand = max(on_keys, key=lambda f: (f[0], -f[1].index))
+    score, frame, cand = _consensus(embedder, on_keys)
     # Another product's start frame, when this description is nearly as sure there.
     starts = {t.frame.index for t in taken}
     common = [f for f in found if f[1].index in starts and f[1].index != frame.index and f[0] >= COMMON_FRAME_SHARE * score]
