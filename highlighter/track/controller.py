@@ -71,6 +71,7 @@ from highlighter.track.parts import (
     box_iou,
     box_mask_agreement,
     is_background,
+    mask_iou,
 )
 from highlighter.trackfile import mask_box
 
@@ -291,7 +292,7 @@ class TargetController:
                 # The target is elsewhere, or the followed mask took in something else and a region
                 # that looks more like the target lies within it: either takes over.
                 better = self.memory.similarity(found.embedding) > sim_t + s.reid_margin
-                if _mask_iou(found.mask, best.mask) < 0.5 or better:
+                if mask_iou(found.mask, best.mask) < 0.5 or better:
                     return Decision("take", found, self.memory.similarity(found.embedding))
             if nearer_lookalike:
                 return None
@@ -361,7 +362,7 @@ class TargetController:
         for p in self.proposer.propose(frame):
             if self.grounder.text_score(frame, p) < 0.5:
                 continue
-            overlap, quality = max((_mask_iou(p.mask, c.mask), c.quality) for c in candidates)
+            overlap, quality = max((mask_iou(p.mask, c.mask), c.quality) for c in candidates)
             if overlap >= self.settings.dual_overlap:
                 p.quality, p.source = quality, "proposal"
                 out.append(p)
@@ -533,7 +534,7 @@ class TargetController:
                     (anywhere and sim_d < s.lookalike_ratio * (typical or 1.0))
                     or any(_centred_near(c.box, b, np.sqrt(ref) if ref else 0.0) for b in local)
                 )
-                and (apart_from is None or _mask_iou(c.mask, apart_from) < 0.5)
+                and (apart_from is None or mask_iou(c.mask, apart_from) < 0.5)
             ):
                 bar = max(s.reid_similarity, min(threshold, local_threshold))
             if sim_t < bar - (0.1 if c.touches_border else 0.0) or sim_t < sim_d + s.reid_margin:
@@ -637,8 +638,3 @@ def _centred_near(box: tuple[float, ...], near: tuple[float, ...], side: float =
     dx = abs(box[0] + box[2] / 2 - near[0] - near[2] / 2)
     dy = abs(box[1] + box[3] / 2 - near[1] - near[3] / 2)
     return dx <= max(near[2], side) and dy <= max(near[3], side)
-
-
-def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 0.0

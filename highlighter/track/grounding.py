@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from highlighter.track.colour import COLOUR_WORDS, colour_word
-from highlighter.track.parts import Candidate, WorkFrame, box_iou, component_candidates, fill_holes, is_background
+from highlighter.track.parts import Candidate, WorkFrame, box_iou, component_candidates, fill_holes, is_background, mask_iou
 from highlighter.track.prompt import Prompt
 
 ROUND_WORDS = frozenset("round ball balls circle circular oval sphere disc disk ellipse orb globe".split())
@@ -111,7 +111,7 @@ class CueGrounder:
         for label in np.flatnonzero((of_colour >= GRAPH_SHARE * sizes) & (sizes >= min_area)):
             cand = Candidate.from_mask(fill_holes(labels == label), source="graph")
             # Only a segment that a region of the colour merged with more: the rest are those regions.
-            if cand is not None and not any(_iou(cand.mask, r.mask) >= 0.5 for r in regions if box_iou(cand.box, r.box) > 0):
+            if cand is not None and not any(mask_iou(cand.mask, r.mask) >= 0.5 for r in regions if box_iou(cand.box, r.box) > 0):
                 merged.append(cand)
         return regions + merged
 
@@ -151,10 +151,6 @@ class CueGrounder:
         for box in self.boxes.get(index, []):
             best = max(best, box_iou(box, cand.box))
         return best
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.count_nonzero(a & b)) / max(1, np.count_nonzero(a | b))
 
 
 def graph_segments(frame: WorkFrame) -> np.ndarray:

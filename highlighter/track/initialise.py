@@ -82,7 +82,7 @@ def _consensus(embedder: Embedder, found: list[tuple[float, WorkFrame, Candidate
     when no two agree. A region that no other key frame agrees with is more often one frame's
     accident (a region that fits the words on that frame alone) than the product, which shows on
     most key frames (DEVA's in-clip consensus, over key frames)."""
-    if len(found) < 3:
+    if len(found) < 3:  # two agree or neither does: the surest either way, no embedding needed
         return max(found, key=lambda f: (f[0], -f[1].index))
     vectors = [embedder.embed(f, c) for _, f, c in found]
     agreed = [

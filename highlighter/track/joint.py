@@ -844,4 +844,3 @@ def _touch(a: np.ndarray, b: np.ndarray, gap: int = 3) -> bool:
     if ax > bx + bw + gap or bx > ax + aw + gap or ay > by + bh + gap or by > ay + ah + gap:
         return False
     return bool((_dilate(a, gap) & b).any())
-

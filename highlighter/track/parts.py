@@ -129,6 +129,12 @@ def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two bool masks of one size; 0 when both are empty."""
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 0.0
+
+
 def box_mask_agreement(box: tuple[float, ...], mask_box: tuple[float, ...], mask_area: float) -> float:
     """SPARROW's box-mask consistency: ``0.8 * IoU(box, bbox(mask)) + 0.2 / (1 + |log(mask_area / box_area)|)``.
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from highlighter.track.features import STRIDE, ImageNetFeatures
-from highlighter.track.parts import Candidate, WorkFrame, component_candidates, fill_holes
+from highlighter.track.parts import Candidate, WorkFrame, component_candidates, fill_holes, mask_iou
 from highlighter.track.segment import ColourLikelihood, graph_cut, logit
 
 
@@ -253,7 +253,7 @@ class LabelPropagator:
         if cand is None:
             return []
         found = prob > 0.5
-        cand.quality = _iou(found, cut)
+        cand.quality = mask_iou(found, cut)
         cand.object_score = float(prob[cut].mean())
         out = [cand]
         # SAM 2 offers several masks and the memory picks; here the second is the last mask the
@@ -262,10 +262,10 @@ class LabelPropagator:
         # The controller's appearance test chooses.
         self._template = warp(self._template)
         held = fill_holes(self._template & cut)
-        if held.any() and _iou(held, cut) < s.held_overlap and _solid_piece(cut & ~held, held):
+        if held.any() and mask_iou(held, cut) < s.held_overlap and _solid_piece(cut & ~held, held):
             other = Candidate.from_mask(held, source="held")
             if other is not None:
-                other.quality = _iou(found, held)
+                other.quality = mask_iou(found, held)
                 other.object_score = float(prob[held].mean())
                 out.append(other)
         return out
@@ -453,11 +453,6 @@ def _solid_piece(extra: np.ndarray, held: np.ndarray) -> bool:
     r = max(2, int(0.1 * np.sqrt(np.count_nonzero(held))))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
     return bool(cv2.morphologyEx(extra.astype(np.uint8), cv2.MORPH_OPEN, disc).any())
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 0.0
 
 
 def _box(mask: np.ndarray) -> tuple[float, float, float, float]:
