@@ -6,7 +6,9 @@ takes the labels (target or not) of the ``top_k`` most similar cells in a memory
 weighted by ``softmax(similarity / temperature)``, looking only within ``radius`` of itself. The
 memory holds the prompt's frame (the marketer's own view, always kept), a few long-term frames spread
 over the track and the last few frames. It follows texture and shape, not a colour range, and a
-region the target never looked like stays out, however close its colour.
+region the target never looked like stays out, however close its colour. While no lookalike is
+known, the prompt's and long-term frames also vote alone for a share of each label (``anchored``),
+so a part the last frames lost comes back where the first views say it is the target's.
 
 The cells are 8x8 pixels of a square crop around the target (``context`` times its long side,
 resized to ``crop`` pixels), so the target is seen at the same detail whatever its size. The cells'
@@ -52,6 +54,7 @@ class PropagationSettings:
     held_overlap: float = 0.9  # the moved last mask is offered besides the cut when they overlap less than this (IoU)
     memory_growth: float = 1.25  # a frame joins the memory only within this factor of the recent areas
     lookalikes: int = 2  # crops of lookalikes kept in memory as counter-examples
+    anchored: float = 0.5  # share of a cell's label that the prompt's and long-term frames give alone (none once a lookalike is known)
 
 
 @dataclass
@@ -61,6 +64,7 @@ class _Entry:
     features: torch.Tensor
     positions: torch.Tensor
     labels: torch.Tensor
+    crop: _Crop | None = None  # the target's crop on that frame (None: a counter-example's own crop)
 
 
 @dataclass
@@ -108,7 +112,7 @@ class LabelPropagator:
         (the long-term memory stays; the recent frames restart here)."""
         crop = self._crop_for(_box(mask))
         features, positions = self._crop_features(frame, crop)
-        entry = _Entry(features, positions, self._labels(mask, crop))
+        entry = _Entry(features, positions, self._labels(mask, crop), crop)
         if self._first is None:
             self._first = entry
         self._recent = [entry]
@@ -136,7 +140,7 @@ class LabelPropagator:
         # next frames its mistake. A zoom grows a little every frame and passes.
         if 1 / self.settings.memory_growth <= area / max(1.0, last) <= self.settings.memory_growth:
             self._template = mask
-            entry = _Entry(features, positions, self._labels(mask, crop))
+            entry = _Entry(features, positions, self._labels(mask, crop), crop)
             self._recent = (self._recent + [entry])[-self.settings.recent :]
             self._committed += 1
             if self.settings.long_term and self._committed % self.settings.long_every == 0:
@@ -240,7 +244,12 @@ class LabelPropagator:
         features, positions = self._crop_features(frame, crop)
         self._pending = (frame.index, crop, features, positions)
         memory = [self._first, *self._long, *self._recent, *self._lookalikes, *self._others.values()]
-        cells = self._propagate(features, positions, memory, crop.side * s.radius)
+        # While no lookalike is known, the prompt's and the long-term frames also vote alone (the
+        # anchored share): a part the last frames lost (a dog's legs against dry grass) is the
+        # target's again where the first views say so. Once lookalikes are known, the recent
+        # frames' counter-examples are what keeps them out, and the whole memory votes together.
+        anchored = 1 + len(self._long) if s.anchored > 0 and not self._lookalikes and not self._others else 0
+        cells = self._propagate(features, positions, memory, crop.side * s.radius, anchored=anchored, crop=crop)
         prob = self._paste(cells, crop, (width, height))
         self._stepped = (frame.index, prob)
         roi = self._roi(prob)
@@ -340,16 +349,48 @@ class LabelPropagator:
         inside = cv2.warpAffine(mask.astype(np.float32), crop.affine(size), (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
         return torch.from_numpy(cv2.resize(inside, (size // STRIDE, size // STRIDE), interpolation=cv2.INTER_AREA).ravel())
 
-    def _propagate(self, features: torch.Tensor, positions: torch.Tensor, memory: list[_Entry], radius: float | None) -> np.ndarray:
+    def _propagate(
+        self,
+        features: torch.Tensor,
+        positions: torch.Tensor,
+        memory: list[_Entry],
+        radius: float | None,
+        *,
+        anchored: int = 0,
+        crop: _Crop | None = None,
+    ) -> np.ndarray:
         """Each query cell's label from its ``top_k`` most similar memory cells (within ``radius``
-        working pixels when given)."""
+        working pixels when given).
+
+        ``anchored``: the first entries of ``memory`` (the prompt's and long-term frames) also vote
+        alone, and a cell's label is ``anchored`` share (``settings.anchored``) of theirs, the rest
+        the whole memory's: FEELVOS's matching to the first frame beside the matching to the last
+        ones. Their radius is measured on the target: each of those frames' cells is moved and
+        scaled with the target's crop of its frame onto ``crop`` (``_on_target``), so the prompt's
+        frame still counts once the product has walked across the frame."""
         s = self.settings
         keys = torch.cat([e.features for e in memory], 1)
         labels = torch.cat([e.labels for e in memory])
         affinity = features.T @ keys
+        first_views = None
+        if anchored and crop is not None:
+            n = sum(int(e.labels.shape[0]) for e in memory[:anchored])
+            own = affinity[:, :n].clone()
+            if radius is not None:
+                far = torch.cdist(positions, torch.cat([_on_target(e, crop) for e in memory[:anchored]])) > radius
+                own.masked_fill_(far, -2.0)
+            first_views = self._vote(own, labels[:n])
         if radius is not None:
             far = torch.cdist(positions, torch.cat([e.positions for e in memory])) > radius
             affinity.masked_fill_(far, -2.0)  # below any cosine: only picked when nothing is near
+        cells = self._vote(affinity, labels)
+        if first_views is not None:
+            cells = (1 - s.anchored) * cells + s.anchored * first_views
+        return cells
+
+    def _vote(self, affinity: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+        """Each row's label: the softmax-weighted labels of its ``top_k`` most similar memory cells."""
+        s = self.settings
         top, index = affinity.topk(min(s.top_k, affinity.shape[1]), dim=1)
         weights = torch.softmax(top / s.temperature, dim=1)
         return (weights * labels[index]).sum(1).numpy()
@@ -461,3 +502,16 @@ def _box(mask: np.ndarray) -> tuple[float, float, float, float]:
     if rows.size == 0:
         return (0.0, 0.0, 0.0, 0.0)
     return (float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1), float(rows[-1] - rows[0] + 1))
+
+
+def _on_target(entry: _Entry, crop: _Crop) -> torch.Tensor:
+    """``entry``'s cell centres placed on the target of ``crop``: moved and scaled with the target's
+    crop of the entry's frame (its ``crop``) onto ``crop``."""
+    if entry.crop is None:
+        return entry.positions
+    a = entry.crop
+    scale = crop.side / a.side
+    out = entry.positions.clone()
+    out[:, 0] = (out[:, 0] - (a.x + a.side / 2)) * scale + crop.x + crop.side / 2
+    out[:, 1] = (out[:, 1] - (a.y + a.side / 2)) * scale + crop.y + crop.side / 2
+    return out

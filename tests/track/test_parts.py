@@ -22,7 +22,7 @@ from highlighter.track.kalman import KalmanBoxFilter
 from highlighter.track.memory import DistractorMemory, TargetMemory, kmeans_medoids
 from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement
 from highlighter.track.prompt import Prompt
-from highlighter.track.propagation import LabelPropagator
+from highlighter.track.propagation import LabelPropagator, PropagationSettings
 from highlighter.track.proposals import ColourSegmentProposer
 from highlighter.media import probe
 
@@ -518,3 +518,41 @@ def test_what_takes_over_from_a_grown_mask_is_held_to_the_size_gate(monkeypatch,
         assert decision.kind == "take" and decision.mask is region
     else:
         assert decision.kind == "accept" and decision.mask is grown_mask
+
+
+def _top(mask, share):
+    """The top ``share`` of ``mask``'s rows."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    out = mask.copy()
+    out[int(rows[0] + share * (rows[-1] - rows[0] + 1)) :] = False
+    return out
+
+
+@pytest.mark.parametrize("lookalike", [False, True])
+def test_a_part_the_last_frames_lost_comes_back_from_the_first_views_while_no_lookalike_is_known(lookalike):
+    # The patch walks right; the masks the controller committed lost its lower part a little more
+    # every frame (a dog's legs against dry grass), slowly enough that each joined the memory.
+    # While no lookalike is known, the prompt's frame votes alone for part of every label, and the
+    # whole patch is the target's again. With a lookalike known, the whole memory votes together
+    # (the recent frames' counter-examples keep lookalikes out): exactly what it gives without
+    # the first views' share.
+    frames, masks = patch_scene([(90 + 6 * i, 90) for i in range(6)])
+    steps = {}
+    for anchored in (0.0, 0.5):
+        propagator = LabelPropagator(PropagationSettings(anchored=anchored))
+        propagator.reset(frames[0], masks[0])
+        for k in range(1, 5):
+            propagator.step(frames[k])
+            propagator.commit(frames[k], _top(masks[k], 1 - 0.1 * k))
+        assert len(propagator._recent) == 2 and propagator._committed == 4  # each shrunk mask was learned
+        if lookalike:
+            elsewhere = np.zeros_like(masks[0])
+            elsewhere[10:40, 250:300] = True
+            propagator.remember_lookalike(frames[4], elsewhere, masks[4])
+        steps[anchored] = propagator.step(frames[5])[0].mask
+    lower = masks[5] & ~_top(masks[5], 0.65)
+    assert (steps[0.0] & lower).sum() < 0.6 * lower.sum()  # the recent frames alone: the part stays lost
+    if lookalike:
+        assert np.array_equal(steps[0.5], steps[0.0])
+    else:
+        assert iou(steps[0.5], masks[5]) > 0.95 and (steps[0.5] & lower).sum() > 0.9 * lower.sum()
