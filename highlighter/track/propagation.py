@@ -64,7 +64,7 @@ class _Entry:
     features: torch.Tensor
     positions: torch.Tensor
     labels: torch.Tensor
-    crop: _Crop | None = None  # the target's crop on that frame (None: a counter-example's own crop)
+    crop: _Crop | None = None  # the target's crop on that frame (None for a counter-example, which never votes alone)
 
 
 @dataclass
@@ -506,10 +506,10 @@ def _box(mask: np.ndarray) -> tuple[float, float, float, float]:
 
 def _on_target(entry: _Entry, crop: _Crop) -> torch.Tensor:
     """``entry``'s cell centres placed on the target of ``crop``: moved and scaled with the target's
-    crop of the entry's frame (its ``crop``) onto ``crop``."""
-    if entry.crop is None:
-        return entry.positions
+    crop of the entry's frame (its ``crop``) onto ``crop``. Only the target's own frames vote alone,
+    and each has its crop."""
     a = entry.crop
+    assert a is not None
     scale = crop.side / a.side
     out = entry.positions.clone()
     out[:, 0] = (out[:, 0] - (a.x + a.side / 2)) * scale + crop.x + crop.side / 2
