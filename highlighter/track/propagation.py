@@ -13,7 +13,9 @@ so a part the last frames lost comes back where the first views say it is the ta
 The cells are 8x8 pixels of a square crop around the target (``context`` times its long side,
 resized to ``crop`` pixels), so the target is seen at the same detail whatever its size. The cells'
 probabilities are then refined at the working resolution by a graph cut (``segment.graph_cut``) with
-the target's colour likelihood, so the mask follows the image's edges.
+the target's colour likelihood, so the mask follows the image's edges. That likelihood learns from
+every mask; the prompt frame's own colour model never does, and a piece of the cut apart from its
+largest whose colours that model calls background goes (a still object the target brushed against).
 
 Candidates carry an honest ``object_score`` (the propagated probability over the cut: it falls as
 the target goes behind something or out of frame, where no cell looks like it) and ``quality`` (how
@@ -87,6 +89,7 @@ class LabelPropagator:
         self.settings = settings
         self.features = features or ImageNetFeatures()
         self.colour = ColourLikelihood()
+        self.first_colour: ColourLikelihood | None = None  # the prompt frame's colour model, never updated
         self.prior: tuple[float, float, float, float] | None = None  # the motion prior's box, set by the controller
         self._flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         self._first: _Entry | None = None
@@ -121,6 +124,9 @@ class LabelPropagator:
         self._remember(frame, mask)
         x0, y0, x1, y1 = self._roi(None)
         self.colour.update(frame.rgb[y0:y1, x0:x1], mask[y0:y1, x0:x1])
+        if self.first_colour is None:
+            self.first_colour = ColourLikelihood()
+            self.first_colour.update(frame.rgb[y0:y1, x0:x1], mask[y0:y1, x0:x1])
 
     def commit(self, frame: WorkFrame, mask: np.ndarray | None) -> None:
         """The controller's decision for ``frame``: learn from ``mask``, or hold still when None."""
@@ -257,7 +263,8 @@ class LabelPropagator:
         assert self._prev is not None
         self.colour.update(self._prev.rgb[y0:y1, x0:x1], self._mask[y0:y1, x0:x1])
         cut = np.zeros((height, width), bool)
-        cut[y0:y1, x0:x1] = self._cut(frame.rgb[y0:y1, x0:x1], prob[y0:y1, x0:x1])
+        rgb = frame.rgb[y0:y1, x0:x1]
+        cut[y0:y1, x0:x1] = self._without_unlike_pieces(rgb, self._cut(rgb, prob[y0:y1, x0:x1]))
         cand = Candidate.from_mask(cut, source="propagated")
         if cand is None:
             return []
@@ -454,6 +461,25 @@ class LabelPropagator:
         if scale < 1.0:
             cut = cv2.resize(cut.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR) > 127
         return cut
+
+    def _without_unlike_pieces(self, rgb: np.ndarray, cut: np.ndarray) -> np.ndarray:
+        """``cut`` without its pieces, apart from the largest, whose colours the prompt's frame says
+        are more likely the background's than the target's (the mean log-likelihood ratio under
+        its colour model is negative). The running colour model learns whatever the mask took in:
+        a still object of another colour that the target brushed against stays in the mask as a
+        piece of its own after the target moved on, and each frame teaches the model its colour.
+        The marketer's own view never saw it as the target. A limb or a strap apart from the body
+        is of the target's colours and stays."""
+        if self.first_colour is None:
+            return cut
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(cut.astype(np.uint8), connectivity=8)
+        if count <= 2:
+            return cut
+        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        ratio = self.first_colour.log_ratio(rgb)
+        sums = np.bincount(labels.ravel(), weights=ratio.ravel(), minlength=count)
+        unlike = [k for k in range(1, count) if k != largest and sums[k] < 0]
+        return cut & ~np.isin(labels, unlike) if unlike else cut
 
     def _roi(self, prob: np.ndarray | None) -> tuple[int, int, int, int]:
         """``[x0, y0, x1, y1]``: the last box and where the target was propagated to (``prob``, when

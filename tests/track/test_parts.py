@@ -556,3 +556,38 @@ def test_a_part_the_last_frames_lost_comes_back_from_the_first_views_while_no_lo
         assert np.array_equal(steps[0.5], steps[0.0])
     else:
         assert iou(steps[0.5], masks[5]) > 0.95 and (steps[0.5] & lower).sum() > 0.9 * lower.sum()
+
+
+@pytest.mark.parametrize("piece", ["another colour", "the target's colours"])
+def test_a_piece_apart_from_the_target_goes_when_the_prompt_s_frame_says_its_colours_are_the_background(piece):
+    # The patch stood against a still block; the masks the controller committed took the block in
+    # (the target brushed against it) and keep it as a piece of its own once the patch moved away.
+    # A block of another colour, which the prompt's frame saw beside the target as background,
+    # goes; a piece of the target's own colours (a limb apart from the body) stays. Without the
+    # prompt frame's colour model both stay: the running model learned the block's colour.
+    frames, masks = patch_scene([(110, 90)] * 4 + [(104, 90), (98, 90)])
+    block = np.zeros_like(masks[0])
+    block[75:105, 142:162] = True
+    if piece == "another colour":
+        look = np.full((30, 20, 3), (40, 190, 70), np.uint8)
+    else:
+        look = photo(20, 30, "chelsea", zoom=3.0, centre=(0.45, 0.4))
+    for frame in frames:
+        frame.rgb[block] = look.reshape(-1, 3)
+    kept = {}
+    for judged in (True, False):
+        propagator = LabelPropagator()
+        propagator.reset(frames[0], masks[0])
+        if not judged:
+            propagator.first_colour = None
+        for k in range(1, 4):
+            propagator.step(frames[k])
+            propagator.commit(frames[k], masks[k] | block)
+        propagator.commit(frames[4], propagator.step(frames[4])[0].mask)
+        mask = propagator.step(frames[5])[0].mask
+        assert iou(mask & ~block, masks[5]) > 0.95
+        kept[judged] = (mask & block).sum() / block.sum()
+    if piece == "another colour":
+        assert kept[True] == 0 and kept[False] > 0.9
+    else:
+        assert kept[True] == kept[False] > 0.5
