@@ -560,7 +560,7 @@ def test_a_part_the_last_frames_lost_comes_back_from_the_first_views_while_no_lo
 
 @pytest.mark.parametrize("piece", ["another colour", "the target's colours"])
 def test_a_piece_apart_from_the_target_goes_when_the_prompt_s_frame_says_its_colours_are_the_background(piece):
-    # The patch stood against a still block; the masks the controller committed took the block in
+    # The patch stood beside a still block; the masks the controller committed took the block in
     # (the target brushed against it) and keep it as a piece of its own once the patch moved away.
     # A block of another colour, which the prompt's frame saw beside the target as background,
     # goes; a piece of the target's own colours (a limb apart from the body) stays. Without the
