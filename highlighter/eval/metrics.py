@@ -147,6 +147,15 @@ class SceneTruth(MaskTruth, Protocol):
     def other_masks(self, index: int) -> list[np.ndarray]: ...
 
 
+def overlaps(pred: np.ndarray, target: np.ndarray, others: Sequence[np.ndarray]) -> tuple[int, int, int | None]:
+    """``(pixels of pred on the target, most pixels of pred on one other object, that object's
+    index in others)``; the index is None when pred lies on no other object."""
+    on_target = int(np.count_nonzero(pred & target))
+    counts = [int(np.count_nonzero(pred & other)) for other in others]
+    best = int(np.argmax(counts)) if counts and max(counts) > 0 else None
+    return on_target, (counts[best] if best is not None else 0), best
+
+
 def identity_switches(track: Track, truth: SceneTruth) -> int:
     """Frames where the visible predicted mask overlaps another object more than the target
     (the single-target reading of CLEAR-MOT's identity switch; FACTS.md, "Metrics")."""
@@ -155,9 +164,8 @@ def identity_switches(track: Track, truth: SceneTruth) -> int:
         pred = track.mask(i)
         if not pred.any():
             continue
-        on_target = np.count_nonzero(pred & truth.mask(i))
-        if any(np.count_nonzero(pred & other) > on_target for other in truth.other_masks(i)):
-            count += 1
+        on_target, on_other, _ = overlaps(pred, truth.mask(i), truth.other_masks(i))
+        count += int(on_other > on_target)
     return count
 
 

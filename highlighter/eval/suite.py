@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from highlighter.eval.metrics import (
-    box_stability, cross_product_scores, false_visible, frame_scores, identity_switches, reacquisition_delays,
+    boundary_f, box_stability, cross_product_scores, false_visible, frame_scores, identity_switches, mask_iou,
+    overlaps, reacquisition_delays,
 )  # fmt: skip
 from highlighter.eval.multi import MULTI_FAMILIES, MultiScenario, MultiTruth, build_multi, write_multi
 from highlighter.eval.scenarios import FAMILIES, build, write_scenario
@@ -56,6 +57,26 @@ def score_track(track, truth) -> dict[str, Any]:
         "reacquisition_delays": delays,
         **{f"box_{k}": round(v, 4) for k, v in stability.items()},
     }
+
+
+def frame_rows(track: Track, truth) -> list[dict[str, Any]]:
+    """What ``score_track``'s means and counts are made of, one row per frame of ``truth`` (a
+    scenario's, or one product's): J, F, the track's visibility and score, its area against the
+    truth's, its pixels on the target and on the other object it covers most (``other``: that
+    object's index in ``truth.other_masks``), and whether the frame is an identity switch."""
+    rows = []
+    for i in range(truth.frame_count):
+        pred, target = track.mask(i), truth.mask(i)
+        shown = track.frames[i] if i < len(track.frames) else None
+        on_target, on_other, other = overlaps(pred, target, truth.other_masks(i))
+        rows.append({
+            "frame": i, "j": round(mask_iou(pred, target), 4), "f": round(boundary_f(pred, target), 4),
+            "visible": bool(shown and shown.visible), "score": round(shown.score, 3) if shown else None,
+            "area": int(np.count_nonzero(pred)), "truth_area": int(np.count_nonzero(target)),
+            "on_target": on_target, "on_other": on_other, "other": other,
+            "identity_switch": bool(pred.any() and on_other > on_target),
+        })  # fmt: skip
+    return rows
 
 
 def run_suite(
