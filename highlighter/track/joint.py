@@ -36,9 +36,9 @@ Products know each other:
   product's mask. Two products are in contact while their predicted shapes touch, until the
   frame shows them apart (both followed masks accepted, not touching): after a long contact the
   held shapes, moving at the old velocities, may touch long after the products parted;
-- two products of one paint (their colour histograms alike, ``ONE_PAINT``) that overlap leave no
-  trace in the frame of which one is in front: the union's outline is the same either way and no
-  edge runs between them. Their last whole views, moved along, differ there only by noise, and
+- two products of one paint (the colour histograms of their last whole views, or of their first
+  ones, alike: ``ONE_PAINT``) that overlap leave no trace in the frame of which one is in front:
+  the union's outline is the same either way and no edge runs between them. Their last whole views, moved along, differ there only by noise, and
   chose the wrong one in about half the crossings measured (``samecolour2``). Such an overlap is
   shown as neither's: each product still follows and learns its own shape there (so neither
   memory learns a truncated product), but its track shows only its own part, with its score
@@ -434,6 +434,7 @@ class JointTracker:
         self._front: dict[tuple[int, int], int] = {}
         self._hidden: dict[int, int] = {}  # products hidden by another, moving on as a shape: frames hidden
         self._paint: dict[tuple[int, int], bool] = {}  # for products in contact: whether they are of one paint
+        self._first_paint: dict[int, np.ndarray] = {}  # each product's colour histogram on its first whole view of the pass
         self._evidence: dict[tuple[int, int], float] = {}  # for "i in front of j": the sum of j's error less i's
         self._touched: set[int] = set()  # products apart again after a contact, until their propagation has all of them again
 
@@ -489,6 +490,8 @@ class JointTracker:
             if i not in touching and (ref is None or 0.8 <= area / ref <= 1.25):
                 self._shapes[i], self._offset[i] = mask, (0.0, 0.0)
                 self._looks[i] = frame.rgb
+                if i not in self._first_paint:
+                    self._first_paint[i] = _paint(frame.rgb, mask)
                 ys, xs = np.nonzero(mask)
                 c = (float(xs.mean()), float(ys.mean()))
                 if i in self._centroid:
@@ -499,6 +502,8 @@ class JointTracker:
             elif i not in self._shapes:
                 self._shapes[i], self._offset[i] = mask, (0.0, 0.0)
                 self._looks[i] = frame.rgb
+                if i not in self._first_paint:
+                    self._first_paint[i] = _paint(frame.rgb, mask)
                 self._centroid.pop(i, None)
         for pair in list(self._front):
             if pair not in contacts:
@@ -663,19 +668,23 @@ class JointTracker:
 
     def _one_paint(self, i: int, j: int) -> bool:
         """Whether products ``i`` and ``j`` (in contact) are of one paint: the colour histograms
-        (``embedding.colour_histogram``) of their last whole views at least ``ONE_PAINT`` alike.
-        Decided once per contact; False while either has no whole view yet."""
+        (``embedding.colour_histogram``) of their last whole views, or of their first whole views
+        of the pass, at least ``ONE_PAINT`` alike. A mask that took in a patch of scenery of a
+        near colour since its start (a shelf item it passed) makes its last view unlike the other
+        product's; its first view (the prompt's mask, or the first after it) is the product's own
+        paint. Decided once per contact; False while either has no whole view yet."""
         pair = (i, j)
         if pair not in self._paint:
-            hists = []
+            last = []
             for k in pair:
                 look, shape = self._looks.get(k), self._shapes.get(k)
                 if look is None or shape is None or not shape.any():
                     return False
-                x, y, w, h = (int(v) for v in _box(shape))
-                hsv = cv2.cvtColor(np.ascontiguousarray(look[y : y + h, x : x + w]), cv2.COLOR_RGB2HSV)
-                hists.append(colour_histogram(hsv[shape[y : y + h, x : x + w]]))
-            self._paint[pair] = float(hists[0] @ hists[1]) >= ONE_PAINT
+                last.append(_paint(look, shape))
+            alike = float(last[0] @ last[1]) >= ONE_PAINT
+            if not alike and i in self._first_paint and j in self._first_paint:
+                alike = float(self._first_paint[i] @ self._first_paint[j]) >= ONE_PAINT
+            self._paint[pair] = alike
         return self._paint[pair]
 
     def _in_front(self, frame: WorkFrame, i: int, j: int, both: np.ndarray, decisions, controllers) -> int:
@@ -799,6 +808,13 @@ def _shown(
         kept = np.count_nonzero(sure) / np.count_nonzero(mask)
         shown[i] = (sure, score * kept) if kept >= SLIVER else (None, 0.0)
     return shown
+
+
+def _paint(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The colour histogram (``embedding.colour_histogram``) of ``mask``'s pixels of ``rgb``."""
+    x, y, w, h = (int(v) for v in _box(mask))
+    hsv = cv2.cvtColor(np.ascontiguousarray(rgb[y : y + h, x : x + w]), cv2.COLOR_RGB2HSV)
+    return colour_histogram(hsv[mask[y : y + h, x : x + w]])
 
 
 def _near(a: np.ndarray, b: np.ndarray) -> bool:

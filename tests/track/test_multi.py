@@ -369,3 +369,43 @@ def test_a_contact_ends_where_the_frame_shows_the_products_apart_though_their_he
     assert tracker._still_touching(touching, decisions) == touching
     decisions[1] = Decision("take", Candidate.from_mask(ball, quality=0.9, object_score=0.9), 0.9)
     assert tracker._still_touching(touching, decisions) == touching
+
+
+def test_products_of_one_paint_stay_so_when_one_mask_took_in_a_patch_of_scenery_of_a_near_colour():
+    # A blue box and a blue ball, each first seen whole on its own. Since then the ball's mask has
+    # taken in a green shelf item it passed (a third of the mask): its last view's colours are
+    # unlike the box's, its first view's are the box's. They are still of one paint; a red ball
+    # is of one paint with neither.
+    from types import SimpleNamespace
+
+    from highlighter.media import VideoInfo
+    from highlighter.track.joint import ONE_PAINT, JointTracker, _paint
+    from highlighter.track.parts import WorkFrame
+
+    blue, green, red, grey = (30, 60, 200), (40, 170, 90), (200, 40, 30), (120, 120, 120)
+    yy, xx = np.mgrid[0:90, 0:200]
+    box = (yy >= 20) & (yy < 60) & (xx >= 20) & (xx < 60)
+    ball = (yy - 40) ** 2 + (xx - 130) ** 2 <= 18**2
+    shelf = (yy >= 25) & (yy < 55) & (xx >= 148) & (xx < 170)
+    first = np.full((90, 200, 3), grey, np.uint8)
+    first[shelf] = green
+    first[box | ball] = blue
+    later = first.copy()
+    products = [Product("box", "box", Prompt(boxes=(BoxPrompt(20, 20, 60, 60, 0),))), Product("ball", "ball", Prompt(boxes=(BoxPrompt(112, 22, 149, 59, 0),)))]
+    controllers = {k: SimpleNamespace(tracking=True, _reference_area=lambda: None) for k in (0, 1)}
+
+    def tracker_after(views):
+        tracker = JointTracker(products, VideoInfo(200, 90, 25.0, 10, 0.4))
+        tracker._reset_shapes()
+        for index, (rgb, masks) in enumerate(views):
+            out = {k: (m, 0.9) for k, m in enumerate(masks)}
+            tracker._update_shapes(WorkFrame(index, rgb), [0, 1], controllers, out, {}, [])
+        return tracker
+
+    assert float(_paint(later, box) @ _paint(later, ball | shelf)) < ONE_PAINT  # the last views alone say "not one paint"
+    assert float(_paint(first, box) @ _paint(first, ball)) >= ONE_PAINT
+    assert tracker_after([(first, (box, ball)), (later, (box, ball | shelf))])._one_paint(0, 1)
+    assert not tracker_after([(later, (box, ball | shelf))])._one_paint(0, 1)  # no clean view of the ball
+    painted = first.copy()
+    painted[ball] = red
+    assert not tracker_after([(painted, (box, ball)), (painted, (box, ball))])._one_paint(0, 1)
