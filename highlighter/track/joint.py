@@ -37,13 +37,16 @@ Products know each other:
   frame shows them apart (both followed masks accepted, not touching): after a long contact the
   held shapes, moving at the old velocities, may touch long after the products parted;
 - two products of one paint (the colour histograms of their last whole views, or of their first
-  ones, alike: ``ONE_PAINT``) that overlap leave no trace in the frame of which one is in front:
-  the union's outline is the same either way and no edge runs between them. Their last whole views, moved along, differ there only by noise, and
-  chose the wrong one in about half the crossings measured (``samecolour2``). Such an overlap is
-  shown as neither's: each product still follows and learns its own shape there (so neither
-  memory learns a truncated product), but its track shows only its own part, with its score
-  scaled by the share it keeps, and it is not visible while that part is a sliver. An honest
-  "not sure" instead of a confident highlight on the other product.
+  views, alike: ``ONE_PAINT``) that overlap leave no trace in the frame of which one is in front:
+  the union's outline is the same either way and no edge runs between them. Their last whole
+  views, moved along, differ there by little more than noise: summed over a contact they chose
+  the wrong one in about half the crossings of ``samecolour2`` when this was built, and a test
+  over the contact's frames strict enough to make no wrong call decides few of them
+  (docs/tracking.md). Such an overlap is shown as neither's: each product still follows and
+  learns its own shape there (so neither memory learns a truncated product), but its track shows
+  only its own part, with its score scaled by the share it keeps, and it is not visible while
+  that part is a sliver. An honest "not sure" instead of a confident highlight on the other
+  product.
 
 Start frames may differ (a box on frame 40 for one product, a description found best on frame 12
 for another). The driver then decodes backwards once from the latest start frame to frame 0 (each
@@ -434,7 +437,7 @@ class JointTracker:
         self._front: dict[tuple[int, int], int] = {}
         self._hidden: dict[int, int] = {}  # products hidden by another, moving on as a shape: frames hidden
         self._paint: dict[tuple[int, int], bool] = {}  # for products in contact: whether they are of one paint
-        self._first_paint: dict[int, np.ndarray] = {}  # each product's colour histogram on its first whole view of the pass
+        self._first_paint: dict[int, np.ndarray] = {}  # each product's colour histogram on the first view its shape was taken from
         self._evidence: dict[tuple[int, int], float] = {}  # for "i in front of j": the sum of j's error less i's
         self._touched: set[int] = set()  # products apart again after a contact, until their propagation has all of them again
 
@@ -668,11 +671,12 @@ class JointTracker:
 
     def _one_paint(self, i: int, j: int) -> bool:
         """Whether products ``i`` and ``j`` (in contact) are of one paint: the colour histograms
-        (``embedding.colour_histogram``) of their last whole views, or of their first whole views
-        of the pass, at least ``ONE_PAINT`` alike. A mask that took in a patch of scenery of a
-        near colour since its start (a shelf item it passed) makes its last view unlike the other
-        product's; its first view (the prompt's mask, or the first after it) is the product's own
-        paint. Decided once per contact; False while either has no whole view yet."""
+        (``embedding.colour_histogram``) of their last whole views, or of the first views their
+        shapes were taken from in this pass (the first frame after the prompt's, as a rule), at
+        least ``ONE_PAINT`` alike. A mask that took in a piece of scenery since its start (a shelf
+        item it uncovered) makes its last view unlike the other product's; its first view is the
+        product's own paint. Decided once per contact; False while either has
+        no whole view yet."""
         pair = (i, j)
         if pair not in self._paint:
             last = []

@@ -371,9 +371,9 @@ def test_a_contact_ends_where_the_frame_shows_the_products_apart_though_their_he
     assert tracker._still_touching(touching, decisions) == touching
 
 
-def test_products_of_one_paint_stay_so_when_one_mask_took_in_a_patch_of_scenery_of_a_near_colour():
+def test_products_of_one_paint_stay_so_when_one_mask_took_in_a_piece_of_scenery():
     # A blue box and a blue ball, each first seen whole on its own. Since then the ball's mask has
-    # taken in a green shelf item it passed (a third of the mask): its last view's colours are
+    # taken in a green shelf item it uncovered (a third of the mask): its last view's colours are
     # unlike the box's, its first view's are the box's. They are still of one paint; a red ball
     # is of one paint with neither.
     from types import SimpleNamespace
