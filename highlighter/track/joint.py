@@ -675,8 +675,7 @@ class JointTracker:
         shapes were taken from in this pass (the first frame after the prompt's, as a rule), at
         least ``ONE_PAINT`` alike. A mask that took in a piece of scenery since its start (a shelf
         item it uncovered) makes its last view unlike the other product's; its first view is the
-        product's own paint. Decided once per contact; False while either has
-        no whole view yet."""
+        product's own paint. Decided once per contact; False while either has no whole view yet."""
         pair = (i, j)
         if pair not in self._paint:
             last = []
