@@ -493,8 +493,6 @@ class JointTracker:
             if i not in touching and (ref is None or 0.8 <= area / ref <= 1.25):
                 self._shapes[i], self._offset[i] = mask, (0.0, 0.0)
                 self._looks[i] = frame.rgb
-                if i not in self._first_paint:
-                    self._first_paint[i] = _paint(frame.rgb, mask)
                 ys, xs = np.nonzero(mask)
                 c = (float(xs.mean()), float(ys.mean()))
                 if i in self._centroid:
@@ -505,9 +503,9 @@ class JointTracker:
             elif i not in self._shapes:
                 self._shapes[i], self._offset[i] = mask, (0.0, 0.0)
                 self._looks[i] = frame.rgb
-                if i not in self._first_paint:
-                    self._first_paint[i] = _paint(frame.rgb, mask)
                 self._centroid.pop(i, None)
+            if i not in self._first_paint and i in self._shapes:  # the first view its shape was taken from
+                self._first_paint[i] = _paint(self._looks[i], self._shapes[i])
         for pair in list(self._front):
             if pair not in contacts:
                 del self._front[pair]
