@@ -35,7 +35,9 @@ Products know each other:
   completed from that shape where the frame still shows it as it was, never on another
   product's mask. Two products are in contact while their predicted shapes touch, until the
   frame shows them apart (both followed masks accepted, not touching): after a long contact the
-  held shapes, moving at the old velocities, may touch long after the products parted;
+  held shapes, moving at the old velocities, may touch long after the products parted. Touching
+  one of its paint, a shape is also fitted each frame to where the frame shows it (``_register``:
+  the blob's outline against the scenery), so it does not drift off a product that turned;
 - two products of one paint (the colour histograms of their last whole views, or of their first
   views, alike: ``ONE_PAINT``) that overlap leave no trace in the frame of which one is in front:
   the union's outline is the same either way and no edge runs between them. Their last whole
@@ -443,7 +445,9 @@ class JointTracker:
 
     def _predict(self, i: int, frame: WorkFrame, controller: TargetController) -> np.ndarray | None:
         """Product ``i``'s predicted mask on ``frame``: its held shape moved by its flow's median
-        motion, else its last mask moved by the flow."""
+        motion (by its velocity while it touches another product or is hidden; then fitted to the
+        frame while it touches one of its paint, ``_register``), else its last mask moved by the
+        flow."""
         moved = controller.propagator.moved(frame)
         shape = self._shapes.get(i)
         if shape is None:
@@ -458,9 +462,46 @@ class JointTracker:
         if motion is None:
             return moved
         self._offset[i] = (self._offset.get(i, (0.0, 0.0))[0] + motion[0], self._offset.get(i, (0.0, 0.0))[1] + motion[1])
+        if any(self._paint.get(pair) for pair in self._front if i in pair):
+            self._offset[i] = self._register(frame, i, shape, self._offset[i])
         ox, oy = self._offset[i]
         shifted = _translate(shape, (ox, oy))
         return shifted
+
+    def _register(self, frame: WorkFrame, i: int, shape: np.ndarray, offset: tuple[float, float]) -> tuple[float, float]:
+        """The offset near ``offset`` (within the shape's ``_slack``) at which product ``i``'s held
+        shape, as it looked when last seen whole, best matches ``frame``: the fewest of its pixels
+        off by more than ``LOOK_TOLERANCE`` (a pixel moved out of the frame is off), the nearest to
+        ``offset`` on a tie. Within a blob of one paint the flow is smeared and the velocity held
+        from before the contact drifts; the blob's outline against the scenery still says where
+        the shape fits."""
+        look = self._looks.get(i)
+        if look is None or look.shape != frame.rgb.shape:
+            return offset
+        x, y, w, h = (int(v) for v in _box(shape))
+        if w == 0 or h == 0:
+            return offset
+        r = _slack(shape)
+        ox, oy = (int(round(v)) for v in offset)
+        template = look[y : y + h, x : x + w].astype(np.int16)
+        inside = shape[y : y + h, x : x + w]
+        fh, fw = frame.rgb.shape[:2]
+        # The frame around the moved shape, r pixels more each side; what lies outside the frame
+        # matches no colour.
+        x0, y0 = x + ox - r, y + oy - r
+        region = np.full((h + 2 * r, w + 2 * r, 3), 10_000, np.int16)
+        sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(fw, x0 + w + 2 * r), min(fh, y0 + h + 2 * r)
+        if sx1 > sx0 and sy1 > sy0:
+            region[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = frame.rgb[sy0:sy1, sx0:sx1]
+        best, best_key = (ox, oy), None
+        for dy in range(-r, r + 1):
+            for dx in range(-r, r + 1):
+                window = region[r + dy : r + dy + h, r + dx : r + dx + w]
+                off = np.count_nonzero((np.abs(window - template).max(axis=2) > LOOK_TOLERANCE) & inside)
+                key = (off, dx * dx + dy * dy)
+                if best_key is None or key < best_key:
+                    best, best_key = (ox + dx, oy + dy), key
+        return float(best[0]), float(best[1])
 
     def _update_shapes(self, frame: WorkFrame, active, controllers, out, predicted, contacts) -> None:
         """A product's shape is its mask while it touches no other product and keeps its usual

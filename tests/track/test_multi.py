@@ -408,3 +408,39 @@ def test_products_of_one_paint_stay_so_when_one_mask_took_in_a_piece_of_scenery(
     painted = first.copy()
     painted[ball] = red
     assert not tracker_after([(painted, (box, ball)), (painted, (box, ball))])._one_paint(0, 1)
+
+
+@pytest.mark.parametrize("one_paint", [True, False])
+def test_a_held_shape_in_a_blob_of_one_paint_goes_where_the_blob_s_outline_shows_it(one_paint):
+    # A blue box, seen whole at x 20-60, then touching a blue ball: the flow between them is
+    # smeared, so its shape moves at the velocity it had before (9 px a frame). The box itself
+    # has turned faster (12 px): the blob's outline against the grey scenery says so, and the
+    # shape follows it. Touching a product of another paint, the velocity stands (the depth cue
+    # and the other product's own flow handle that contact).
+    from types import SimpleNamespace
+
+    from highlighter.media import VideoInfo
+    from highlighter.track.joint import JointTracker, _translate
+    from highlighter.track.parts import WorkFrame
+
+    blue, grey = (30, 60, 200), (120, 120, 120)
+    yy, xx = np.mgrid[0:90, 0:200]
+    box = (yy >= 20) & (yy < 60) & (xx >= 20) & (xx < 60)
+    ball = (yy - 40) ** 2 + (xx - 130) ** 2 <= 18**2
+    first = np.full((90, 200, 3), grey, np.uint8)
+    first[box | ball] = blue
+    products = [Product("box", "box", Prompt(boxes=(BoxPrompt(20, 20, 60, 60, 0),))), Product("ball", "ball", Prompt(boxes=(BoxPrompt(112, 22, 149, 59, 0),)))]
+    tracker = JointTracker(products, VideoInfo(200, 90, 25.0, 10, 0.4))
+    tracker._reset_shapes()
+    controllers = {k: SimpleNamespace(tracking=True, _reference_area=lambda: None) for k in (0, 1)}
+    tracker._update_shapes(WorkFrame(0, first), [0, 1], controllers, {0: (box, 0.9), 1: (ball, 0.9)}, {}, [])
+    tracker._velocity[0] = (9.0, 0.0)
+    tracker._front[(0, 1)] = 1
+    tracker._paint[(0, 1)] = one_paint
+    now = np.full_like(first, grey)
+    moved_box = _translate(box, (12, 0))
+    ball_now = (yy - 40) ** 2 + (xx - 80) ** 2 <= 18**2  # the ball, come left over the box's right side
+    now[moved_box | ball_now] = blue
+    controller = SimpleNamespace(tracking=True, propagator=SimpleNamespace(moved=lambda frame: None))
+    predicted = tracker._predict(0, WorkFrame(1, now), controller)
+    assert np.array_equal(predicted, moved_box if one_paint else _translate(box, (9, 0)))
