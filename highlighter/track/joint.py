@@ -493,15 +493,17 @@ class JointTracker:
         sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(fw, x0 + w + 2 * r), min(fh, y0 + h + 2 * r)
         if sx1 > sx0 and sy1 > sy0:
             region[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = frame.rgb[sy0:sy1, sx0:sx1]
-        best, best_key = (ox, oy), None
+        best, best_key = (0, 0), None
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
                 window = region[r + dy : r + dy + h, r + dx : r + dx + w]
                 off = np.count_nonzero((np.abs(window - template).max(axis=2) > LOOK_TOLERANCE) & inside)
                 key = (off, dx * dx + dy * dy)
                 if best_key is None or key < best_key:
-                    best, best_key = (ox + dx, oy + dy), key
-        return float(best[0]), float(best[1])
+                    best, best_key = (dx, dy), key
+        if best == (0, 0):  # the velocity's own offset, its fraction of a pixel kept for the next frame
+            return offset
+        return float(ox + best[0]), float(oy + best[1])
 
     def _update_shapes(self, frame: WorkFrame, active, controllers, out, predicted, contacts) -> None:
         """A product's shape is its mask while it touches no other product and keeps its usual

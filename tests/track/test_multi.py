@@ -320,6 +320,27 @@ def test_a_product_apart_again_is_completed_from_its_held_shape_where_the_frame_
         assert np.array_equal(decisions[0].mask, box_at(20))
 
 
+BLUE, GREY = (30, 60, 200), (120, 120, 120)
+
+
+def _box_and_ball(ball_x: int):
+    """A 200x90 scene's pixel grid ``(yy, xx)``, the masks of a 40 px box at x 20-60 and of a ball
+    of radius 18 centred at ``(ball_x, 40)``, and a joint tracker of the two holding no shapes yet."""
+    from highlighter.media import VideoInfo
+    from highlighter.track.joint import JointTracker
+
+    yy, xx = np.mgrid[0:90, 0:200]
+    box = (yy >= 20) & (yy < 60) & (xx >= 20) & (xx < 60)
+    ball = (yy - 40) ** 2 + (xx - ball_x) ** 2 <= 18**2
+    products = [
+        Product("box", "box", Prompt(boxes=(BoxPrompt(20, 20, 60, 60, 0),))),
+        Product("ball", "ball", Prompt(boxes=(BoxPrompt(ball_x - 18, 22, ball_x + 19, 59, 0),))),
+    ]
+    tracker = JointTracker(products, VideoInfo(200, 90, 25.0, 10, 0.4))
+    tracker._reset_shapes()
+    return (yy, xx), box, ball, tracker
+
+
 def test_a_contact_ends_where_the_frame_shows_the_products_apart_though_their_held_shapes_still_touch():
     # Two blue products parted after a long contact. Their held shapes, moved on at the velocities
     # they had before it, still overlap; their decisions on this frame are apart. While the pair
@@ -327,22 +348,15 @@ def test_a_contact_ends_where_the_frame_shows_the_products_apart_though_their_he
     # neither's; once the frame shows them apart, the contact is over and each keeps its mask.
     from types import SimpleNamespace
 
-    from highlighter.media import VideoInfo
     from highlighter.track.controller import Decision
-    from highlighter.track.joint import JointTracker, _shown
+    from highlighter.track.joint import _shown
     from highlighter.track.parts import Candidate
 
-    blue, grey = (30, 60, 200), (120, 120, 120)
-    yy, xx = np.mgrid[0:90, 0:200]
-    box = (yy >= 20) & (yy < 60) & (xx >= 20) & (xx < 60)
-    ball = (yy - 40) ** 2 + (xx - 150) ** 2 <= 18**2
+    (yy, xx), box, ball, tracker = _box_and_ball(150)
     stale_box = (yy >= 20) & (yy < 60) & (xx >= 50) & (xx < 90)  # where the held shapes went
     stale_ball = (yy - 40) ** 2 + (xx - 95) ** 2 <= 18**2
-    look = np.full((90, 200, 3), grey, np.uint8)
-    look[stale_box | stale_ball] = blue
-    products = [Product("box", "box", Prompt(boxes=(BoxPrompt(20, 20, 60, 60, 0),))), Product("ball", "ball", Prompt(boxes=(BoxPrompt(132, 22, 169, 59, 0),)))]
-    tracker = JointTracker(products, VideoInfo(200, 90, 25.0, 10, 0.4))
-    tracker._reset_shapes()
+    look = np.full((90, 200, 3), GREY, np.uint8)
+    look[stale_box | stale_ball] = BLUE
     for k, shape in enumerate((stale_box, stale_ball)):
         tracker._shapes[k], tracker._looks[k] = shape, look
 
@@ -378,24 +392,19 @@ def test_products_of_one_paint_stay_so_when_one_mask_took_in_a_piece_of_scenery(
     # is of one paint with neither.
     from types import SimpleNamespace
 
-    from highlighter.media import VideoInfo
-    from highlighter.track.joint import ONE_PAINT, JointTracker, _paint
+    from highlighter.track.joint import ONE_PAINT, _paint
     from highlighter.track.parts import WorkFrame
 
-    blue, green, red, grey = (30, 60, 200), (40, 170, 90), (200, 40, 30), (120, 120, 120)
-    yy, xx = np.mgrid[0:90, 0:200]
-    box = (yy >= 20) & (yy < 60) & (xx >= 20) & (xx < 60)
-    ball = (yy - 40) ** 2 + (xx - 130) ** 2 <= 18**2
+    green, red = (40, 170, 90), (200, 40, 30)
+    (yy, xx), box, ball, _ = _box_and_ball(130)
     shelf = (yy >= 25) & (yy < 55) & (xx >= 148) & (xx < 170)
-    first = np.full((90, 200, 3), grey, np.uint8)
+    first = np.full((90, 200, 3), GREY, np.uint8)
     first[shelf] = green
-    first[box | ball] = blue
-    products = [Product("box", "box", Prompt(boxes=(BoxPrompt(20, 20, 60, 60, 0),))), Product("ball", "ball", Prompt(boxes=(BoxPrompt(112, 22, 149, 59, 0),)))]
+    first[box | ball] = BLUE
     controllers = {k: SimpleNamespace(tracking=True, _reference_area=lambda: None) for k in (0, 1)}
 
     def tracker_after(views):
-        tracker = JointTracker(products, VideoInfo(200, 90, 25.0, 10, 0.4))
-        tracker._reset_shapes()
+        tracker = _box_and_ball(130)[3]
         for index, (rgb, masks) in enumerate(views):
             out = {k: (m, 0.9) for k, m in enumerate(masks)}
             tracker._update_shapes(WorkFrame(index, rgb), [0, 1], controllers, out, {}, [])
@@ -419,28 +428,24 @@ def test_a_held_shape_in_a_blob_of_one_paint_goes_where_the_blob_s_outline_shows
     # and the other product's own flow handle that contact).
     from types import SimpleNamespace
 
-    from highlighter.media import VideoInfo
-    from highlighter.track.joint import JointTracker, _translate
+    from highlighter.track.joint import _translate
     from highlighter.track.parts import WorkFrame
 
-    blue, grey = (30, 60, 200), (120, 120, 120)
-    yy, xx = np.mgrid[0:90, 0:200]
-    box = (yy >= 20) & (yy < 60) & (xx >= 20) & (xx < 60)
-    ball = (yy - 40) ** 2 + (xx - 130) ** 2 <= 18**2
-    first = np.full((90, 200, 3), grey, np.uint8)
-    first[box | ball] = blue
-    products = [Product("box", "box", Prompt(boxes=(BoxPrompt(20, 20, 60, 60, 0),))), Product("ball", "ball", Prompt(boxes=(BoxPrompt(112, 22, 149, 59, 0),)))]
-    tracker = JointTracker(products, VideoInfo(200, 90, 25.0, 10, 0.4))
-    tracker._reset_shapes()
+    (yy, xx), box, ball, tracker = _box_and_ball(130)
+    first = np.full((90, 200, 3), GREY, np.uint8)
+    first[box | ball] = BLUE
     controllers = {k: SimpleNamespace(tracking=True, _reference_area=lambda: None) for k in (0, 1)}
     tracker._update_shapes(WorkFrame(0, first), [0, 1], controllers, {0: (box, 0.9), 1: (ball, 0.9)}, {}, [])
     tracker._velocity[0] = (9.0, 0.0)
     tracker._front[(0, 1)] = 1
     tracker._paint[(0, 1)] = one_paint
-    now = np.full_like(first, grey)
+    now = np.full_like(first, GREY)
     moved_box = _translate(box, (12, 0))
     ball_now = (yy - 40) ** 2 + (xx - 80) ** 2 <= 18**2  # the ball, come left over the box's right side
-    now[moved_box | ball_now] = blue
+    now[moved_box | ball_now] = BLUE
     controller = SimpleNamespace(tracking=True, propagator=SimpleNamespace(moved=lambda frame: None))
     predicted = tracker._predict(0, WorkFrame(1, now), controller)
     assert np.array_equal(predicted, moved_box if one_paint else _translate(box, (9, 0)))
+    # Inside a blob with no outline near, every offset fits: the velocity's stands, fraction and all.
+    everywhere = WorkFrame(2, np.full_like(first, BLUE))
+    assert tracker._register(everywhere, 0, box, (9.4, 0.0)) == (9.4, 0.0)
