@@ -424,8 +424,8 @@ def test_a_held_shape_in_a_blob_of_one_paint_goes_where_the_blob_s_outline_shows
     # A blue box, seen whole at x 20-60, then touching a blue ball: the flow between them is
     # smeared, so its shape moves at the velocity it had before (9 px a frame). The box itself
     # has turned faster (12 px): the blob's outline against the grey scenery says so, and the
-    # shape follows it. Touching a product of another paint, the velocity stands (the depth cue
-    # and the other product's own flow handle that contact).
+    # shape follows it. Touching a product of another paint, the velocity stands (there the depth
+    # cue says which one is in front).
     from types import SimpleNamespace
 
     from highlighter.track.joint import _translate
