@@ -17,6 +17,12 @@ frame 0, and every frame but the first is scored. Per clip and method:
 - ``confidently_wrong``: frames with score >= 0.8 while J < 0.3 (None for the baselines, which have no
   score);
 - ``hidden_in_view``: frames said not visible while the truth is non-empty and touches no frame border;
+- ``score_rho``: whether the score marks the frames to check: Spearman's rank correlation between the
+  score and J over the frames shown as visible with the object in them
+  (``highlighter.eval.metrics.score_correlation``; 1: the lower the score on the review timeline, the
+  worse the mask; 0: the score says nothing; below 0: the worse masks score higher); None for a method
+  with no score, or when nothing varies. Summaries give its mean over the clips where it is defined
+  (``score_rho_clips``);
 - ``refused``: the prompt was refused (``TrackError``) or the run failed; the clip then scores 0.
 
 Methods: ``ours`` (``track_video`` with ``--tracker``), ``still`` (the frame-0 box held still, filled as
@@ -47,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import warm_up  # noqa: E402
 from highlighter.errors import HighlighterError  # noqa: E402
 from highlighter.eval.footage import FootageClip, list_clips, split  # noqa: E402
-from highlighter.eval.metrics import boundary_f, box_iou, mask_iou  # noqa: E402
+from highlighter.eval.metrics import boundary_f, box_iou, mask_iou, score_correlation  # noqa: E402
 from highlighter.media import iter_frames  # noqa: E402
 from highlighter.track import resolve_backend, track_video  # noqa: E402
 from highlighter.trackfile import Track, mask_box  # noqa: E402
@@ -112,6 +118,7 @@ class FrameTally:
     box: list[float] = field(default_factory=list)
     confidently_wrong: int | None = 0  # None: the method gives no score
     hidden_in_view: int = 0
+    shown: list[tuple[float, float]] = field(default_factory=list)  # (score, J) of frames shown with the object in them
     seconds: float = 0.0
 
     def add(self, pred: np.ndarray, truth: np.ndarray, *, visible: bool, score: float | None) -> None:
@@ -123,6 +130,8 @@ class FrameTally:
             self.confidently_wrong = None
         elif self.confidently_wrong is not None and score >= CONFIDENT_SCORE and j < WRONG_J:
             self.confidently_wrong += 1
+        if score is not None and visible and truth.any():
+            self.shown.append((score, j))
         if not visible and truth.any() and not touches_border(truth):
             self.hidden_in_view += 1
 
@@ -140,14 +149,21 @@ class FrameTally:
             "frames_scored": len(self.j),
             "confidently_wrong": self.confidently_wrong,
             "hidden_in_view": self.hidden_in_view,
+            "score_rho": self._score_rho(),
             "refused": False,
         }
+
+    def _score_rho(self) -> float | None:
+        if self.confidently_wrong is None:  # the method gives no score
+            return None
+        rho = score_correlation([s for s, _ in self.shown], [j for _, j in self.shown])
+        return None if rho is None else round(rho, 4)
 
 
 def refused_row(error: BaseException) -> dict[str, Any]:
     """The protocol's score for a refused prompt or a failed run: 0 on the clip."""
     return {"j": 0.0, "f": 0.0, "jf": 0.0, "box_iou": 0.0, "fps": None, "seconds": None, "frames_run": 0,
-            "frames_scored": 0, "confidently_wrong": None, "hidden_in_view": None, "refused": True,
+            "frames_scored": 0, "confidently_wrong": None, "hidden_in_view": None, "score_rho": None, "refused": True,
             "error": f"{type(error).__name__}: {error}"}  # fmt: skip
 
 
@@ -234,12 +250,15 @@ def summarise(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         seconds = sum(r["seconds"] for r in ran)
         frames = sum(r["frames_run"] for r in ran)
         wrong = [r["confidently_wrong"] for r in ran if r["confidently_wrong"] is not None]
+        rhos = [r["score_rho"] for r in ran if r.get("score_rho") is not None]
         out[method] = {
             "clips": len(mine),
             **{k: round(float(np.mean([r[k] for r in mine])), 4) for k in ("j", "f", "jf", "box_iou")},
             "fps": round(frames / seconds, 2) if seconds > 0 else None,
             "confidently_wrong": sum(wrong) if wrong else None,
             "hidden_in_view": sum(r["hidden_in_view"] for r in ran),
+            "score_rho": round(float(np.mean(rhos)), 4) if rhos else None,
+            "score_rho_clips": len(rhos),
             "refused": len(mine) - len(ran),
         }
     return out
@@ -256,11 +275,11 @@ def markdown_table(rows: list[dict[str, Any]], summaries: dict[str, dict[str, An
     by_clip: dict[str, dict[str, dict[str, Any]]] = {}
     for r in rows:
         by_clip.setdefault(r["clip"], {})[r["method"]] = r
-    lines = ["| clip | split | J | F | J&F | box IoU | fps | J still | J CSRT |", "|---" * 9 + "|"]
+    lines = ["| clip | split | J | F | J&F | box IoU | fps | score rho | J still | J CSRT |", "|---" * 10 + "|"]
 
     def line(label: str, subset: str, methods: dict[str, dict[str, Any]]) -> str:
         ours = methods.get("ours", {})
-        figures = [_cell(ours.get(k)) for k in ("j", "f", "jf", "box_iou")] + [_cell(ours.get("fps"), 1)]
+        figures = [_cell(ours.get(k)) for k in ("j", "f", "jf", "box_iou")] + [_cell(ours.get("fps"), 1), _cell(ours.get("score_rho"), 2)]
         figures += [_cell(methods.get(m, {}).get("j")) for m in ("still", "csrt")]
         refused = " (refused)" if ours.get("refused") else ""
         return f"| {label}{refused} | {subset} | " + " | ".join(figures) + " |"

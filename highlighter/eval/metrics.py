@@ -15,6 +15,7 @@ from typing import Protocol
 
 import cv2
 import numpy as np
+from scipy.stats import spearmanr
 
 from highlighter.trackfile import Track
 
@@ -198,6 +199,21 @@ def reacquisition_delays(scores: FrameScores, absent: Sequence[bool], shot_start
         hit = next((k for k in range(i, end) if scores.j[k] >= 0.5), None)
         delays.append((hit if hit is not None else end) - i)
     return delays
+
+
+# --- does the score mark the frames to check? --------------------------------------------------
+
+
+def score_correlation(scores: Sequence[float], js: Sequence[float]) -> float | None:
+    """How well a track's per-frame scores follow its masks' quality: Spearman's rank correlation
+    between score and J over the given frames (ties share their mean rank). 1: the lower a frame's
+    score, the worse its mask, so the lowest scores on a review timeline are the frames to check;
+    0: the score says nothing about the mask; below 0: the worse masks score higher. None with
+    fewer than three frames, or when the scores or the J values are all equal (nothing to rank)."""
+    s, j = np.asarray(scores, float), np.asarray(js, float)
+    if s.size < 3 or np.ptp(s) == 0 or np.ptp(j) == 0:
+        return None
+    return float(spearmanr(s, j).statistic)
 
 
 # --- box stability (Zhang and Wang, arXiv 1611.06467) -------------------------------------------

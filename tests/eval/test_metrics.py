@@ -13,6 +13,7 @@ from highlighter.eval.metrics import (
     identity_switches,
     mask_iou,
     reacquisition_delays,
+    score_correlation,
 )
 from highlighter.trackfile import FrameTrack, Track
 
@@ -127,3 +128,14 @@ def test_box_stability_of_a_perfect_and_a_jittery_track():
     assert s["fragment"] == pytest.approx(1 / 3)
     assert s["centre"] == pytest.approx(np.std([0, 0.1, 0]))
     assert s["scale_ratio"] == 0.0
+
+
+def test_score_correlation_ranks_the_scores_against_the_frames_j():
+    js = [0.9, 0.8, 0.5, 0.2]
+    assert score_correlation([0.9, 0.7, 0.3, 0.2], js) == pytest.approx(1.0)  # the worst mask scores lowest
+    assert score_correlation([0.2, 0.3, 0.7, 0.9], js) == pytest.approx(-1.0)  # the worse, the higher
+    # Only the order counts: one swapped pair of neighbours out of four frames gives 1 - 6 * 2 / 60.
+    assert score_correlation([0.99, 0.98, 0.1, 0.2], js) == pytest.approx(0.8)
+    assert score_correlation([0.5, 0.5, 0.5, 0.5], js) is None  # one score for all frames
+    assert score_correlation([0.9, 0.8, 0.7], [1.0, 1.0, 1.0]) is None  # every mask as good
+    assert score_correlation([0.9, 0.8], [0.9, 0.1]) is None  # too few frames

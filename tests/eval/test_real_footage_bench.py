@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
+
 from bench import real_footage as bench
 from highlighter.errors import TrackError
 from highlighter.eval.footage import FootageClip, list_clips, split
 from highlighter.track.prompt import BoxPrompt, Prompt
 
 FIGURES = {"j", "f", "jf", "box_iou", "fps", "seconds", "frames_run", "frames_scored", "confidently_wrong",
-           "hidden_in_view", "refused"}  # fmt: skip
+           "hidden_in_view", "score_rho", "refused"}  # fmt: skip
 
 
 def test_the_split_puts_the_first_60_percent_of_name_digests_in_tune_whatever_the_order():
@@ -46,7 +48,8 @@ def test_a_perfect_track_scores_one_and_csrt_follows_the_square(make_footage, ma
     ours, still, csrt = rows
     assert ours["j"] == ours["f"] == ours["jf"] == ours["box_iou"] == 1.0
     assert ours["confidently_wrong"] == 0 and ours["hidden_in_view"] == 0 and ours["backend"] == "truth"
-    assert still["confidently_wrong"] is None  # the baselines give no score
+    assert still["confidently_wrong"] is None and still["score_rho"] is None  # the baselines give no score
+    assert ours["score_rho"] is None  # every frame is perfect: nothing to rank
     assert csrt["j"] > still["j"]
 
 
@@ -104,3 +107,25 @@ def test_the_real_tracker_runs_through_the_bench(make_footage):
     (ours,) = bench.run_clip(FootageClip(make_footage("moving")), backend="auto", subset="tune", baselines=False)
     assert FIGURES <= set(ours)
     assert ours["refused"] or ours["frames_scored"] == 23
+
+
+def test_the_score_rho_says_whether_low_scores_mark_the_worse_frames():
+    truth = np.zeros((20, 20), bool)
+    truth[4:16, 4:16] = True
+
+    def tally(scores: list[float], hidden_score: float = 0.0) -> bench.FrameTally:
+        t = bench.FrameTally()
+        for k, score in enumerate(scores):  # each frame's mask loses two more rows of the object
+            pred = truth.copy()
+            pred[4 : 4 + 2 * k] = False
+            t.add(pred, truth, visible=True, score=score)
+        t.add(np.zeros_like(truth), truth, visible=False, score=hidden_score)  # not shown: not ranked
+        return t
+
+    assert tally([0.9, 0.8, 0.6, 0.4]).row(5)["score_rho"] == 1.0
+    assert tally([0.4, 0.6, 0.8, 0.9], hidden_score=0.95).row(5)["score_rho"] == -1.0
+    assert tally([0.7, 0.7, 0.7, 0.7]).row(5)["score_rho"] is None
+    rows = [dict(tally([0.9, 0.8, 0.6, 0.4]).row(5), method="ours"), dict(tally([0.4, 0.6, 0.8, 0.9]).row(5), method="ours")]
+    rows += [dict(tally([0.7] * 4).row(5), method="ours"), dict(bench.refused_row(ValueError("x")), method="ours")]
+    summary = bench.summarise(rows)["ours"]
+    assert summary["score_rho"] == 0.0 and summary["score_rho_clips"] == 2
