@@ -110,12 +110,14 @@ def run_eval(args: argparse.Namespace) -> int:
 
 def _single_table(families: dict) -> str:
     names = list(dict.fromkeys(n for f in families.values() for n in f))
-    lines = ["| family | " + " | ".join(f"{n} J&F" for n in names) + " | " + " | ".join(f"{n} id switches" for n in names) + " |",
-             "|---" * (1 + 2 * len(names)) + "|"]  # fmt: skip
+    lines = ["| family | " + " | ".join(f"{n} J&F" for n in names) + " | " + " | ".join(f"{n} id switches" for n in names)
+             + " | " + " | ".join(f"{n} score rho" for n in names) + " |",
+             "|---" * (1 + 3 * len(names)) + "|"]  # fmt: skip
     for family, table in families.items():
         jf = " | ".join(f"{table[n]['jf']:.3f}" if n in table else "" for n in names)
         ids = " | ".join(str(table[n]["id_switches"]) if n in table else "" for n in names)
-        lines.append(f"| {family} | {jf} | {ids} |")
+        rho = " | ".join(f"{table[n]['score_rho']:.2f}" if n in table and table[n].get("score_rho") is not None else "–" for n in names)
+        lines.append(f"| {family} | {jf} | {ids} | {rho} |")
     return "\n".join(lines)
 
 

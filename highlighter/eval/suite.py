@@ -26,7 +26,7 @@ import numpy as np
 
 from highlighter.eval.metrics import (
     boundary_f, box_stability, cross_product_scores, false_visible, frame_scores, identity_switches, mask_iou,
-    overlaps, reacquisition_delays,
+    overlaps, reacquisition_delays, score_correlation,
 )  # fmt: skip
 from highlighter.eval.multi import MULTI_FAMILIES, MultiScenario, MultiTruth, build_multi, write_multi
 from highlighter.eval.scenarios import FAMILIES, build, write_scenario
@@ -41,8 +41,12 @@ BAR_JF = 0.90  # the issue's bar: every product's mean J&F, and no frame with a 
 
 
 def score_track(track, truth) -> dict[str, Any]:
-    """Every metric of one track against one scenario's truth."""
+    """Every metric of one track against one scenario's truth. ``score_rho``: Spearman's rank
+    correlation of the track's score with J over the frames it shows with the target in them
+    (``score_correlation``; None when nothing varies, e.g. every such frame perfect)."""
     scores = frame_scores(track, truth)
+    seen = [i for i in range(min(truth.frame_count, len(track.frames))) if track.frames[i].visible and truth.mask(i).any()]
+    rho = score_correlation([track.frames[i].score for i in seen], [float(scores.j[i]) for i in seen])
     absent = [not truth.mask(i).any() for i in range(truth.frame_count)]
     shown, n_absent = false_visible(track, truth)
     delays = reacquisition_delays(scores, absent, truth.shot_starts())
@@ -55,6 +59,7 @@ def score_track(track, truth) -> dict[str, Any]:
         "false_visible": shown,
         "absent_frames": n_absent,
         "reacquisition_delays": delays,
+        "score_rho": None if rho is None else round(rho, 4),
         **{f"box_{k}": round(v, 4) for k, v in stability.items()},
     }
 
@@ -123,6 +128,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]
                 continue
             delays = [d for r in mine for d in r["reacquisition_delays"]]
             absent = sum(r["absent_frames"] for r in mine)
+            rhos = [r["score_rho"] for r in mine if r["score_rho"] is not None]
             out[family][name] = {
                 "jf": round(float(np.mean([r["jf"] for r in mine])), 4),
                 "j": round(float(np.mean([r["j"] for r in mine])), 4),
@@ -134,6 +140,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]
                 "box_centre": round(float(np.mean([r["box_centre"] for r in mine])), 4),
                 "box_scale_ratio": round(float(np.mean([r["box_scale_ratio"] for r in mine])), 4),
                 "box_fragment": round(float(np.mean([r["box_fragment"] for r in mine])), 4),
+                "score_rho": round(float(np.mean(rhos)), 4) if rhos else None,  # over the videos where it is defined
                 "fps": round(float(np.mean([r["fps"] for r in mine])), 1),
                 "videos": len(mine),
             }

@@ -139,3 +139,42 @@ def test_score_correlation_ranks_the_scores_against_the_frames_j():
     assert score_correlation([0.5, 0.5, 0.5, 0.5], js) is None  # one score for all frames
     assert score_correlation([0.9, 0.8, 0.7], [1.0, 1.0, 1.0]) is None  # every mask as good
     assert score_correlation([0.9, 0.8], [0.9, 0.1]) is None  # too few frames
+
+
+def test_the_suite_reports_how_the_score_follows_j_over_the_frames_shown():
+    from highlighter.eval.suite import score_track  # the suite's own row for a video
+    from highlighter.trackfile import mask_box
+
+    class SceneTruth(Truth):
+        boxes = property(lambda self: [mask_box(m) for m in self.masks])
+
+        def shot_starts(self):
+            return [0]
+
+    truth = SceneTruth([square(40, 40, 8, 8, 20) for _ in range(6)])
+
+    def track_with(scores):
+        masks = []
+        for k in range(6):  # each frame's mask loses three more rows of the square; the last is hidden
+            m = truth.mask(k).copy()
+            m[8 : 8 + 3 * k] = False
+            masks.append(m if k < 5 else np.zeros_like(m))
+        track = track_of(masks)
+        for f, score in zip(track.frames, scores):
+            f.score = score
+        return track
+
+    assert score_track(track_with([0.9, 0.8, 0.7, 0.6, 0.5, 0.0]), truth)["score_rho"] == 1.0
+    assert score_track(track_with([0.5, 0.6, 0.7, 0.8, 0.9, 1.0]), truth)["score_rho"] == -1.0
+    assert score_track(track_of(truth.masks), truth)["score_rho"] is None  # every frame perfect
+
+
+def test_the_suite_table_gives_each_tracker_s_score_rho_and_a_dash_where_it_is_undefined():
+    from highlighter.eval.cli import _single_table
+
+    table = _single_table({
+        "smooth": {"memory": {"jf": 0.98, "id_switches": 0, "score_rho": 0.671}, "propagate": {"jf": 0.96, "id_switches": 1, "score_rho": None}},
+    })  # fmt: skip
+    header, rule, row = table.splitlines()
+    assert header.endswith("| memory score rho | propagate score rho |") and rule.count("|---") == 7
+    assert row == "| smooth | 0.980 | 0.960 | 0 | 1 | 0.67 | – |"
