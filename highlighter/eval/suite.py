@@ -45,9 +45,9 @@ def score_track(track, truth) -> dict[str, Any]:
     correlation of the track's score with J over the frames it shows with the target in them
     (``score_correlation``; None when nothing varies, e.g. every such frame perfect)."""
     scores = frame_scores(track, truth)
-    seen = [i for i in range(min(truth.frame_count, len(track.frames))) if track.frames[i].visible and truth.mask(i).any()]
-    rho = score_correlation([track.frames[i].score for i in seen], [float(scores.j[i]) for i in seen])
     absent = [not truth.mask(i).any() for i in range(truth.frame_count)]
+    seen = [i for i in range(min(truth.frame_count, len(track.frames))) if track.frames[i].visible and not absent[i]]
+    rho = score_correlation([track.frames[i].score for i in seen], [float(scores.j[i]) for i in seen])
     shown, n_absent = false_visible(track, truth)
     delays = reacquisition_delays(scores, absent, truth.shot_starts())
     stability = box_stability([f.box if f.visible else None for f in track.frames], truth.boxes)

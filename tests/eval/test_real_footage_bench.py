@@ -122,8 +122,9 @@ def test_the_score_rho_says_whether_low_scores_mark_the_worse_frames():
         t.add(np.zeros_like(truth), truth, visible=False, score=hidden_score)  # not shown: not ranked
         return t
 
-    assert tally([0.9, 0.8, 0.6, 0.4]).row(5)["score_rho"] == 1.0
-    assert tally([0.4, 0.6, 0.8, 0.9], hidden_score=0.95).row(5)["score_rho"] == -1.0
+    # The hidden frame (J 0) scores against the shown frames' order: counted, it would break it.
+    assert tally([0.9, 0.8, 0.6, 0.4], hidden_score=0.95).row(5)["score_rho"] == 1.0
+    assert tally([0.4, 0.6, 0.8, 0.9]).row(5)["score_rho"] == -1.0
     assert tally([0.7, 0.7, 0.7, 0.7]).row(5)["score_rho"] is None
     rows = [dict(tally([0.9, 0.8, 0.6, 0.4]).row(5), method="ours"), dict(tally([0.4, 0.6, 0.8, 0.9]).row(5), method="ours")]
     rows += [dict(tally([0.7] * 4).row(5), method="ours"), dict(bench.refused_row(ValueError("x")), method="ours")]
