@@ -25,6 +25,10 @@ frame 0, and every frame but the first is scored. Per clip and method:
   (``score_rho_clips``);
 - ``refused``: the prompt was refused (``TrackError``) or the run failed; the clip then scores 0.
 
+The JSON's ``machine`` says what other processes took of the CPUs while the clips ran
+(``bench/common.py``, ``MachineShare``): with ``"contended": true`` (and a warning on stderr) the
+fps figures are not comparable with another run's.
+
 Methods: ``ours`` (``track_video`` with ``--tracker``), ``still`` (the frame-0 box held still, filled as
 the mask) and ``csrt`` (OpenCV's CSRT box tracker started on the frame-0 box, its box filled as the
 mask; a frame it reports lost counts as hidden). Summaries are means over clips (fps: all frames over
@@ -50,16 +54,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import warm_up  # noqa: E402
+from bench.common import MachineShare, warm_up  # noqa: E402
 from highlighter.errors import HighlighterError  # noqa: E402
 from highlighter.eval.footage import FootageClip, list_clips, split  # noqa: E402
-from highlighter.eval.metrics import boundary_f, box_iou, mask_iou, score_correlation  # noqa: E402
+from highlighter.eval.metrics import (  # noqa: E402
+    boundary_f, box_iou, confidently_wrong, hidden_in_view, mask_iou, score_correlation,
+)  # fmt: skip
 from highlighter.media import iter_frames  # noqa: E402
 from highlighter.track import resolve_backend, track_video  # noqa: E402
 from highlighter.trackfile import Track, mask_box  # noqa: E402
 
-CONFIDENT_SCORE = 0.8  # a score at least this high...
-WRONG_J = 0.3  # ...on a frame with J below this is "confidently wrong"
 Box = tuple[float, float, float, float]  # [x1, y1, x2, y2] in pixels
 
 
@@ -105,10 +109,6 @@ def box_mask(box: Box | None, shape: tuple[int, int]) -> np.ndarray:
 # --- scoring -------------------------------------------------------------------------------------
 
 
-def touches_border(mask: np.ndarray) -> bool:
-    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
-
-
 @dataclass
 class FrameTally:
     """One method's per-frame figures on one clip, added frame by frame; ``seconds`` is its run time."""
@@ -128,11 +128,11 @@ class FrameTally:
         self.box.append(box_iou(mask_box(pred), mask_box(truth)))
         if score is None:
             self.confidently_wrong = None
-        elif self.confidently_wrong is not None and score >= CONFIDENT_SCORE and j < WRONG_J:
+        elif self.confidently_wrong is not None and confidently_wrong(score, j):
             self.confidently_wrong += 1
         if score is not None and visible and truth.any():
             self.shown.append((score, j))
-        if not visible and truth.any() and not touches_border(truth):
+        if hidden_in_view(visible, truth):
             self.hidden_in_view += 1
 
     def row(self, frames_run: int) -> dict[str, Any]:
@@ -322,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - the clips then pay the start, and their fps says so
         print(f"warm-up failed ({type(e).__name__}: {e}); the first clip's fps includes the start", file=sys.stderr)
         startup = None
+    machine = MachineShare()
     rows: list[dict[str, Any]] = []
     for clip in clips:
         mine = run_clip(clip, backend=args.tracker, subset=subsets[clip.name], baselines=not args.skip_baselines)
@@ -334,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         "tune": summarise(r for r in rows if r["split"] == "tune"),
         "check": summarise(r for r in rows if r["split"] == "check"),
     }
+    report = machine.report()
+    machine.warn(report)
     print(json.dumps({"folder": str(args.folder), "tracker": args.tracker, "backend": backend, "startup_seconds": startup,
-                      "split": subsets, "rows": rows, "summary": summaries}, indent=1))  # fmt: skip
+                      "split": subsets, "rows": rows, "summary": summaries, "machine": report}, indent=1))  # fmt: skip
     if args.table:
         print(markdown_table(rows, summaries), file=sys.stderr)
     return 0

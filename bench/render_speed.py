@@ -14,6 +14,9 @@ render of a track of two products (the same ellipse and a second one crossing it
 and an outline each; the camera's focus on the first, so it takes the same path and the encoder the
 same work), as ``two_products_ratio = two-product fps / one-product fps`` in the same run. Memory: peak RSS of a render (Python + its ffmpeg children, each measured in its own
 process) for a short and a long input of the same content; ``ratio = long / short``.
+``machine``: what other processes took of the CPUs meanwhile (``bench/common.py``,
+``MachineShare``); with ``"contended": true`` (and a warning on stderr) the ratios are not to be
+trusted: a second busy process slows the two sides differently.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import MachineShare  # noqa: E402
 from highlighter.media import FFMPEG, probe  # noqa: E402
 from highlighter.trackfile import FrameTrack, Track, TrackObject  # noqa: E402
 
@@ -209,11 +213,14 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
+    machine = MachineShare()
     with tempfile.TemporaryDirectory(prefix="render-bench-") as tmp:
         result = {} if args.skip_speed else {"speed": speed(Path(tmp), args.seconds, args.repeats)}
         if not args.skip_memory:
             result["memory"] = memory(Path(tmp), list(args.memory_seconds))
     result["cpu_count"] = len(os.sched_getaffinity(0))
+    result["machine"] = machine.report()
+    machine.warn(result["machine"])
     print(json.dumps(result, indent=2))
 
 

@@ -17,6 +17,9 @@ clip before anything is timed (``bench/common.py``), so the first timed run does
 - ``peak_memory``: peak resident memory of a fresh process tracking a 30 s and a 120 s video of the
   same scene (640x360); their ratio must stay under 1.2 (frames stream, nothing grows with length
   except the track's compact per-frame records).
+- ``machine``: what other processes took of the CPUs during the timed work (``bench/common.py``,
+  ``MachineShare``); with ``"contended": true`` (and a warning on stderr) the run's timings are
+  not comparable, its ratios included: another CPU-heavy process slows the two sides differently.
 
 Videos are synthetic ("smooth" family, prompted by description) written to a temporary folder.
 """
@@ -35,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import warm_up  # noqa: E402
+from bench.common import MachineShare, warm_up  # noqa: E402
 from highlighter.eval.scenarios import build, write_scenario  # noqa: E402
 from highlighter.track import Product, track_video  # noqa: E402
 from highlighter.track.prompt import Prompt  # noqa: E402
@@ -138,6 +141,7 @@ def main() -> int:
     # Imports and weights are paid once per process, before anything is timed: else the first
     # timed run (a one-product run, or ``memory`` against ``propagate``) would count them.
     result: dict = {"startup_seconds": round(warm_up(track_video, "memory"), 2)}
+    machine = MachineShare()
     with tempfile.TemporaryDirectory(prefix="highlighter-bench-") as tmp:
         folder = Path(tmp)
         if "throughput" in only:
@@ -149,6 +153,8 @@ def main() -> int:
             long, _, _ = make_video(folder, "120s", 640, 360, 120.0)
             a, b = peak_rss(short, text, "memory"), peak_rss(long, text, "memory")
             result["peak_memory"] = {"30s": a, "120s": b, "ratio_120s_over_30s": round(b["peak_rss_mib"] / a["peak_rss_mib"], 3)}
+    result["machine"] = machine.report()
+    machine.warn(result["machine"])
     print(json.dumps(result, indent=1))
     return 0
 

@@ -111,13 +111,17 @@ def run_eval(args: argparse.Namespace) -> int:
 def _single_table(families: dict) -> str:
     names = list(dict.fromkeys(n for f in families.values() for n in f))
     lines = ["| family | " + " | ".join(f"{n} J&F" for n in names) + " | " + " | ".join(f"{n} id switches" for n in names)
-             + " | " + " | ".join(f"{n} score rho" for n in names) + " |",
-             "|---" * (1 + 3 * len(names)) + "|"]  # fmt: skip
+             + " | " + " | ".join(f"{n} score rho" for n in names) + " | " + " | ".join(f"{n} confidently wrong" for n in names)
+             + " | " + " | ".join(f"{n} hidden in view" for n in names) + " |",
+             "|---" * (1 + 5 * len(names)) + "|"]  # fmt: skip
     for family, table in families.items():
         jf = " | ".join(f"{table[n]['jf']:.3f}" if n in table else "" for n in names)
         ids = " | ".join(str(table[n]["id_switches"]) if n in table else "" for n in names)
         rho = " | ".join(f"{table[n]['score_rho']:.2f}" if n in table and table[n].get("score_rho") is not None else "–" for n in names)
-        lines.append(f"| {family} | {jf} | {ids} | {rho} |")
+        # Frames, and their share of the family's frames: issue 10's bar is 2% on real footage.
+        honest = [" | ".join(f"{table[n][k]} ({table[n][k] / max(1, table[n]['frames']):.1%})" if n in table else "" for n in names)
+                  for k in ("confidently_wrong", "hidden_in_view")]  # fmt: skip
+        lines.append(f"| {family} | {jf} | {ids} | {rho} | {honest[0]} | {honest[1]} |")
     return "\n".join(lines)
 
 

@@ -204,6 +204,26 @@ def reacquisition_delays(scores: FrameScores, absent: Sequence[bool], shot_start
 # --- does the score mark the frames to check? --------------------------------------------------
 
 
+CONFIDENT_SCORE = 0.8  # a score at least this high...
+WRONG_J = 0.3  # ...on a frame with J below this is "confidently wrong" (issue 10's bar: at most 2% of frames)
+
+
+def confidently_wrong(score: float, j: float) -> bool:
+    """A frame the score vouches for (``CONFIDENT_SCORE``) while the mask is mostly wrong (J under
+    ``WRONG_J``): worse than an honest "not sure", since the review timeline hides it."""
+    return score >= CONFIDENT_SCORE and j < WRONG_J
+
+
+def touches_border(mask: np.ndarray) -> bool:
+    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
+
+
+def hidden_in_view(visible: bool, truth: np.ndarray) -> bool:
+    """A frame said "not visible" while the object is there, whole within the frame (its truth
+    touches no border: a product leaving the frame may fairly be said gone)."""
+    return not visible and bool(truth.any()) and not touches_border(truth)
+
+
 def score_correlation(scores: Sequence[float], js: Sequence[float]) -> float | None:
     """How well a track's per-frame scores follow its masks' quality: Spearman's rank correlation
     between score and J over the given frames (ties share their mean rank). 1: the lower a frame's

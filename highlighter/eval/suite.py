@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from highlighter.eval.metrics import (
-    boundary_f, box_stability, cross_product_scores, false_visible, frame_scores, identity_switches, mask_iou,
-    overlaps, reacquisition_delays, score_correlation,
+    boundary_f, box_stability, confidently_wrong, cross_product_scores, false_visible, frame_scores, hidden_in_view,
+    identity_switches, mask_iou, overlaps, reacquisition_delays, score_correlation,
 )  # fmt: skip
 from highlighter.eval.multi import MULTI_FAMILIES, MultiScenario, MultiTruth, build_multi, write_multi
 from highlighter.eval.scenarios import FAMILIES, build, write_scenario
@@ -43,11 +43,16 @@ BAR_JF = 0.90  # the issue's bar: every product's mean J&F, and no frame with a 
 def score_track(track, truth) -> dict[str, Any]:
     """Every metric of one track against one scenario's truth. ``score_rho``: Spearman's rank
     correlation of the track's score with J over the frames it shows with the target in them
-    (``score_correlation``; None when nothing varies, e.g. every such frame perfect)."""
+    (``score_correlation``; None when nothing varies, e.g. every such frame perfect).
+    ``confidently_wrong`` and ``hidden_in_view``: frames so judged (``metrics``), the real-footage
+    bench's two honesty counts, over every frame."""
     scores = frame_scores(track, truth)
     absent = [not truth.mask(i).any() for i in range(truth.frame_count)]
     seen = [i for i in range(min(truth.frame_count, len(track.frames))) if track.frames[i].visible and not absent[i]]
     rho = score_correlation([track.frames[i].score for i in seen], [float(scores.j[i]) for i in seen])
+    shown_frames = track.frames[: truth.frame_count]
+    wrong = sum(confidently_wrong(f.score, float(scores.j[i])) for i, f in enumerate(shown_frames) if f.visible)
+    hidden = sum(hidden_in_view(i < len(track.frames) and track.frames[i].visible, truth.mask(i)) for i in range(truth.frame_count))
     shown, n_absent = false_visible(track, truth)
     delays = reacquisition_delays(scores, absent, truth.shot_starts())
     stability = box_stability([f.box if f.visible else None for f in track.frames], truth.boxes)
@@ -60,6 +65,9 @@ def score_track(track, truth) -> dict[str, Any]:
         "absent_frames": n_absent,
         "reacquisition_delays": delays,
         "score_rho": None if rho is None else round(rho, 4),
+        "confidently_wrong": wrong,
+        "hidden_in_view": hidden,
+        "frames": truth.frame_count,
         **{f"box_{k}": round(v, 4) for k, v in stability.items()},
     }
 
@@ -141,6 +149,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]
                 "box_scale_ratio": round(float(np.mean([r["box_scale_ratio"] for r in mine])), 4),
                 "box_fragment": round(float(np.mean([r["box_fragment"] for r in mine])), 4),
                 "score_rho": round(float(np.mean(rhos)), 4) if rhos else None,  # over the videos where it is defined
+                "confidently_wrong": sum(r["confidently_wrong"] for r in mine),
+                "hidden_in_view": sum(r["hidden_in_view"] for r in mine),
+                "frames": sum(r["frames"] for r in mine),
                 "fps": round(float(np.mean([r["fps"] for r in mine])), 1),
                 "videos": len(mine),
             }
@@ -293,6 +304,8 @@ def summarise_multi(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str,
                     "min_jf": min(p["jf"] for p in each),
                     "on_other_frames": sum(p["on_other_frames"] for p in each),
                     "id_switches": sum(p["id_switches"] for p in each),
+                    "confidently_wrong": sum(p["confidently_wrong"] for p in each),
+                    "hidden_in_view": sum(p["hidden_in_view"] for p in each),
                     "false_visible_rate": round(sum(p["false_visible"] for p in each) / absent, 4) if absent else None,
                 }
             jfs = [p["jf"] for p in products.values()]

@@ -173,9 +173,37 @@ def test_the_suite_reports_how_the_score_follows_j_over_the_frames_shown():
 def test_the_suite_table_gives_each_tracker_s_score_rho_and_a_dash_where_it_is_undefined():
     from highlighter.eval.cli import _single_table
 
+    honest = {"confidently_wrong": 2, "hidden_in_view": 0, "frames": 400}
     table = _single_table({
-        "smooth": {"memory": {"jf": 0.98, "id_switches": 0, "score_rho": 0.671}, "propagate": {"jf": 0.96, "id_switches": 1, "score_rho": None}},
+        "smooth": {"memory": {"jf": 0.98, "id_switches": 0, "score_rho": 0.671, **honest},
+                   "propagate": {"jf": 0.96, "id_switches": 1, "score_rho": None, **honest, "hidden_in_view": 9}},
     })  # fmt: skip
     header, rule, row = table.splitlines()
-    assert header.endswith("| memory score rho | propagate score rho |") and rule.count("|---") == 7
-    assert row == "| smooth | 0.980 | 0.960 | 0 | 1 | 0.67 | – |"
+    assert "| memory score rho | propagate score rho |" in header and rule.count("|---") == 11
+    assert header.endswith("| memory hidden in view | propagate hidden in view |")
+    assert row == "| smooth | 0.980 | 0.960 | 0 | 1 | 0.67 | – | 2 (0.5%) | 2 (0.5%) | 0 (0.0%) | 9 (2.2%) |"
+
+
+def test_the_suite_counts_confidently_wrong_frames_and_frames_hidden_with_the_target_in_view():
+    from highlighter.eval.suite import score_track, summarise
+    from highlighter.trackfile import mask_box
+
+    class SceneTruth(Truth):
+        boxes = property(lambda self: [mask_box(m) for m in self.masks])
+
+        def shot_starts(self):
+            return [0]
+
+    # The target in the middle on frames 0-4, then cut by the frame's left edge on frame 5.
+    truth = SceneTruth([square(40, 40, 15, 15, 10) for _ in range(5)] + [square(40, 40, 0, 15, 6)])
+    elsewhere = square(40, 40, 28, 2, 10)  # a mask on something else: J 0
+    masks = [truth.mask(0), elsewhere, elsewhere, np.zeros((40, 40), bool), truth.mask(4), np.zeros((40, 40), bool)]
+    track = track_of(masks)
+    for f, score in zip(track.frames, [0.9, 0.85, 0.5, 0.0, 0.9, 0.0]):
+        f.score = score
+    row = score_track(track, truth)
+    # Frame 1 vouches for a wrong mask, frame 2 is wrong but says it is unsure; frame 3 hides a
+    # target in plain view, frame 5 one the frame edge cuts (fairly taken for leaving).
+    assert (row["confidently_wrong"], row["hidden_in_view"], row["frames"]) == (1, 1, 6)
+    family = summarise([{"family": "f", "tracker": "memory", "fps": 10.0, **row}] * 2)["f"]["memory"]
+    assert (family["confidently_wrong"], family["hidden_in_view"], family["frames"]) == (2, 2, 12)

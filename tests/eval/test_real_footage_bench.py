@@ -94,6 +94,8 @@ def test_the_command_prints_rows_summaries_per_subset_and_a_table(make_footage, 
     assert [(r["clip"], r["method"], r["split"]) for r in result["rows"]] == [("still", "ours", subset)]
     assert result["summary"]["all"]["ours"]["j"] == 1.0 and result["summary"][subset]["ours"]["clips"] == 1
     assert "| still | " in err and "**mean of 1**" in err
+    # What other processes took of the CPUs meanwhile (bench/common.py), None without /proc/stat.
+    assert result["machine"] is None or {"other_share", "contended"} <= set(result["machine"])
 
 
 def test_an_unknown_clip_or_tracker_is_an_error_that_names_it(make_footage, capsys):
