@@ -332,18 +332,23 @@ def _counts(values) -> dict[str, int]:
 
 
 def multi_table(families: dict[str, dict[str, dict[str, Any]]]) -> str:
-    """A Markdown table, one line per family, mode and product (then the family's mean), for reading."""
+    """A Markdown table, one line per family, mode and product (then the family's mean), for reading.
+    The honesty counts (``score_track``) are frames per product, summed on the family's line."""
     lines = [
-        "| family | tracker | product | role | prompts | J | F | J&F | min J&F | on another product | swaps | px in two masks |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| family | tracker | product | role | prompts | J | F | J&F | min J&F | on another product | swaps | px in two masks "
+        "| confidently wrong | hidden in view |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for family, modes in families.items():
         for mode, s in modes.items():
             for pid, p in s["products"].items():
                 prompts = ", ".join(f"{k} x{n}" for k, n in p["prompts"].items())
                 lines.append(f"| {family} | {mode} | {pid} | {p['role']} | {prompts} | {p['j']:.3f} | {p['f']:.3f} | "
-                             f"{p['jf']:.3f} | {p['min_jf']:.3f} | {p['on_other_frames']} | | |")  # fmt: skip
+                             f"{p['jf']:.3f} | {p['min_jf']:.3f} | {p['on_other_frames']} | | | "
+                             f"{p.get('confidently_wrong', '')} | {p.get('hidden_in_view', '')} |")  # fmt: skip
             verdict = "passes" if s["passes"] else "FAILS"
+            honest = [sum(p.get(k, 0) for p in s["products"].values()) for k in ("confidently_wrong", "hidden_in_view")]
             lines.append(f"| {family} | {mode} | **mean** | {verdict} the bar | | | | **{s['jf']:.3f}** | "
-                         f"{s['min_product_jf']:.3f} | {s['on_other_frames']} | {s['swaps']} | {s['double_pixels']} |")  # fmt: skip
+                         f"{s['min_product_jf']:.3f} | {s['on_other_frames']} | {s['swaps']} | {s['double_pixels']} | "
+                         f"{honest[0]} | {honest[1]} |")  # fmt: skip
     return "\n".join(lines)

@@ -299,12 +299,15 @@ def test_the_cli_tracks_a_two_product_family_and_reports_each_product(tmp_path, 
 def test_the_table_has_a_line_per_product_and_one_per_family():
     from highlighter.eval.suite import multi_table
 
-    product = {"role": "r", "prompts": {"box": 1}, "j": 0.9, "f": 0.9, "jf": 0.9, "min_jf": 0.9, "on_other_frames": 0}
+    product = {"role": "r", "prompts": {"box": 1}, "j": 0.9, "f": 0.9, "jf": 0.9, "min_jf": 0.9, "on_other_frames": 0,
+               "confidently_wrong": 2, "hidden_in_view": 5}  # fmt: skip
     summary = {"jf": 0.9, "min_product_jf": 0.9, "products": {"p1": product, "p2": product}, "on_other_frames": 3,
                "swaps": 1, "double_pixels": 7, "passes": False}  # fmt: skip
     table = multi_table({"cross2": {"joint": summary}}).splitlines()
     assert len(table) == 2 + 3 and table[2].startswith("| cross2 | joint | p1 |")
-    assert "FAILS" in table[-1] and "| 3 | 1 | 7 |" in table[-1]
+    assert all(line.count("|") == table[0].count("|") for line in table)
+    assert table[2].endswith("| 0 | | | 2 | 5 |")  # the product's own honesty counts
+    assert "FAILS" in table[-1] and table[-1].endswith("| 3 | 1 | 7 | 4 | 10 |")  # summed over the products
 
 
 def test_the_cli_refuses_an_unknown_family_or_mode(capsys):
