@@ -47,12 +47,15 @@ def score_track(track, truth) -> dict[str, Any]:
     ``confidently_wrong`` and ``hidden_in_view``: frames so judged (``metrics``), the real-footage
     bench's two honesty counts, over every frame."""
     scores = frame_scores(track, truth)
-    absent = [not truth.mask(i).any() for i in range(truth.frame_count)]
-    seen = [i for i in range(min(truth.frame_count, len(track.frames))) if track.frames[i].visible and not absent[i]]
+    visible = [i < len(track.frames) and track.frames[i].visible for i in range(truth.frame_count)]
+    absent, hidden = [], 0
+    for i in range(truth.frame_count):  # each truth mask read once
+        mask = truth.mask(i)
+        absent.append(not mask.any())
+        hidden += hidden_in_view(visible[i], mask)
+    seen = [i for i in range(truth.frame_count) if visible[i] and not absent[i]]
     rho = score_correlation([track.frames[i].score for i in seen], [float(scores.j[i]) for i in seen])
-    shown_frames = track.frames[: truth.frame_count]
-    wrong = sum(confidently_wrong(f.score, float(scores.j[i])) for i, f in enumerate(shown_frames) if f.visible)
-    hidden = sum(hidden_in_view(i < len(track.frames) and track.frames[i].visible, truth.mask(i)) for i in range(truth.frame_count))
+    wrong = sum(confidently_wrong(track.frames[i].score, float(scores.j[i])) for i in range(truth.frame_count) if visible[i])
     shown, n_absent = false_visible(track, truth)
     delays = reacquisition_delays(scores, absent, truth.shot_starts())
     stability = box_stability([f.box if f.visible else None for f in track.frames], truth.boxes)
@@ -345,9 +348,9 @@ def multi_table(families: dict[str, dict[str, dict[str, Any]]]) -> str:
                 prompts = ", ".join(f"{k} x{n}" for k, n in p["prompts"].items())
                 lines.append(f"| {family} | {mode} | {pid} | {p['role']} | {prompts} | {p['j']:.3f} | {p['f']:.3f} | "
                              f"{p['jf']:.3f} | {p['min_jf']:.3f} | {p['on_other_frames']} | | | "
-                             f"{p.get('confidently_wrong', '')} | {p.get('hidden_in_view', '')} |")  # fmt: skip
+                             f"{p['confidently_wrong']} | {p['hidden_in_view']} |")  # fmt: skip
             verdict = "passes" if s["passes"] else "FAILS"
-            honest = [sum(p.get(k, 0) for p in s["products"].values()) for k in ("confidently_wrong", "hidden_in_view")]
+            honest = [sum(p[k] for p in s["products"].values()) for k in ("confidently_wrong", "hidden_in_view")]
             lines.append(f"| {family} | {mode} | **mean** | {verdict} the bar | | | | **{s['jf']:.3f}** | "
                          f"{s['min_product_jf']:.3f} | {s['on_other_frames']} | {s['swaps']} | {s['double_pixels']} | "
                          f"{honest[0]} | {honest[1]} |")  # fmt: skip
