@@ -110,3 +110,55 @@ def test_features_keep_a_box_around_a_plain_object_as_it_was():
     flat = np.full((90, 160, 3), 128, np.uint8)
     cut = mask_from_box(flat, (40, 20, 30, 25), features=ImageNetFeatures())
     assert cut.any() and cut.sum() <= 30 * 25
+
+
+def ball_before_an_item(w=240, h=160):
+    """A purple ball in front of a lime item it nearly hides (two of the item's corners show beside
+    it, inside the ball's own box) on a photo: the image, the ball's mask and the item's visible pixels."""
+    rgb = photo_background(w, h, "coffee")
+    item = np.zeros((h, w), bool)
+    item[55:105, 146:155] = True  # hidden by the ball but for two corners
+    yy, xx = np.mgrid[0:h, 0:w]
+    ball = ((xx - 120) / 36.0) ** 2 + ((yy - 80) / 28.0) ** 2 <= 1
+    rgb[item] = (175, 235, 40)
+    rgb[ball] = (120, 40, 170)
+    return rgb, ball, item & ~ball
+
+
+def test_a_corner_of_something_behind_the_product_inside_its_box_is_left_out(monkeypatch):
+    rgb, ball, corners = ball_before_an_item()
+    ys, xs = np.nonzero(ball)
+    box = (xs.min(), ys.min(), xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min())
+    inside = np.zeros_like(ball)
+    inside[box[1] : box[1] + box[3], box[0] : box[0] + box[2]] = True
+    assert (corners & inside).sum() > 40  # the corners show inside the box, and nowhere else around it
+    assert not (corners & ~inside).any()
+    from highlighter.track import segment
+
+    with monkeypatch.context() as m:
+        m.setattr(segment, "_without_stray_colours", lambda rgb, mask, box: mask)
+        assert (mask_from_box(rgb, box, features=ImageNetFeatures()) & corners).sum() > 20  # the cut keeps them
+    cut = mask_from_box(rgb, box, features=ImageNetFeatures())
+    assert not (cut & corners).any()
+    assert iou(cut, ball) > 0.95
+
+
+def test_a_part_of_another_colour_that_spans_the_object_s_extent_or_lies_inside_it_is_kept():
+    from highlighter.track.segment import _without_stray_colours
+
+    h, w = 160, 240
+    rgb = np.full((h, w, 3), 90, np.uint8)
+    yy, xx = np.mgrid[0:h, 0:w]
+    body = ((xx - 120) / 40.0) ** 2 + ((yy - 70) / 30.0) ** 2 <= 1
+    leg = (xx >= 100) & (xx < 112) & (yy >= 90) & (yy < 130)  # below the body: the object's lowest point
+    logo = ((xx - 120) / 8.0) ** 2 + ((yy - 70) / 6.0) ** 2 <= 1  # inside the body, on no outline
+    rgb[body] = (200, 40, 40)
+    rgb[leg & ~body] = (40, 60, 200)
+    rgb[logo] = (240, 220, 30)
+    mask = body | leg
+    ys, xs = np.nonzero(mask)
+    box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    assert np.array_equal(_without_stray_colours(rgb, mask, box), mask)
+    # The same leg, shortened to end within the body's extent, is a piece the box does not need.
+    short = leg & (yy < 98)
+    assert not (_without_stray_colours(rgb, body | short, box) & short & ~body).any()
