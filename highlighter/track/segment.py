@@ -159,7 +159,8 @@ def _without_stray_colours(rgb: np.ndarray, mask: np.ndarray, box: tuple[int, in
     logo) and the mask of an object too thin to have an interior are kept. So is a corner deeper
     than about ``STRAY_CORE`` of the object's short side: part of it lies in the interior, whose
     colours it then shares (a fatter core, a fifth of the side, dropped a paraglider's lines on
-    real footage)."""
+    real footage). A part of the product of another colour that stays within the extent is taken
+    for such a corner: on DAVIS's black swan, the edge of its red beak (36 px)."""
     x0, y0, x1, y1 = box
     sub = mask[y0:y1, x0:x1]
     ys, xs = np.nonzero(sub)
