@@ -151,7 +151,8 @@ def test_a_part_of_another_colour_that_spans_the_object_s_extent_or_lies_inside_
     yy, xx = np.mgrid[0:h, 0:w]
     body = ((xx - 120) / 40.0) ** 2 + ((yy - 70) / 30.0) ** 2 <= 1
     leg = (xx >= 100) & (xx < 112) & (yy >= 90) & (yy < 130)  # below the body: the object's lowest point
-    logo = ((xx - 120) / 8.0) ** 2 + ((yy - 70) / 6.0) ** 2 <= 1  # inside the body, on no outline
+    # A logo near the body's edge: outside its interior (a tenth of its side in), on no outline.
+    logo = (xx >= 155) & (xx < 158) & (yy >= 67) & (yy < 73)
     rgb[body] = (200, 40, 40)
     rgb[leg & ~body] = (40, 60, 200)
     rgb[logo] = (240, 220, 30)
