@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import cv2
 import maxflow
 import numpy as np
-from scipy.ndimage import uniform_filter
+from scipy.ndimage import maximum_filter, uniform_filter
 
 if TYPE_CHECKING:
     from highlighter.track.features import ImageNetFeatures
@@ -176,12 +176,8 @@ def _without_stray_colours(rgb: np.ndarray, mask: np.ndarray, box: tuple[int, in
     lab = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2LAB).astype(np.int32) // level
     bins = (lab[..., 0] * STRAY_BINS + lab[..., 1]) * STRAY_BINS + lab[..., 2]
     counts = np.bincount(bins[core], minlength=STRAY_BINS**3).reshape((STRAY_BINS,) * 3)
-    seen = np.pad(counts >= max(1.0, STRAY_SEEN * np.count_nonzero(core)), 1)
-    near = np.zeros((STRAY_BINS,) * 3, bool)
-    for dl in range(3):
-        for da in range(3):
-            for db in range(3):
-                near |= seen[dl : dl + STRAY_BINS, da : da + STRAY_BINS, db : db + STRAY_BINS]
+    seen = counts >= max(1.0, STRAY_SEEN * np.count_nonzero(core))
+    near = maximum_filter(seen, size=3, mode="constant")  # a bin the interior shows, or one level off
     stray = sub & ~near.ravel()[bins]
     if not stray.any():
         return mask
