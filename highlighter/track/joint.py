@@ -46,9 +46,9 @@ Products know each other:
   over the contact's frames strict enough to make no wrong call decides few of them
   (docs/tracking.md). Such an overlap is shown as neither's: each product still follows and
   learns its own shape there (so neither memory learns a truncated product), but its track shows
-  only its own part, with its score scaled by the share it keeps, and it is not visible while
-  that part is a sliver. An honest "not sure" instead of a confident highlight on the other
-  product.
+  only its own part, with its score scaled by the share it keeps, down to a sliver at a
+  crossing's peak (said "not visible", the product in front would be hidden in plain view). An
+  honest "not sure" instead of a confident highlight on the other product.
 
 Start frames may differ (a box on frame 40 for one product, a description found best on frame 12
 for another). The driver then decodes backwards once from the latest start frame to frame 0 (each
@@ -841,8 +841,10 @@ def _shown(
     out: dict[int, tuple[np.ndarray | None, float]], unsure: dict[int, np.ndarray]
 ) -> dict[int, tuple[np.ndarray | None, float]]:
     """What the track shows of each product: its mask less its ``unsure`` pixels (the overlap with
-    a product of its paint), its score scaled by the share it keeps; not visible when that share
-    is under ``SLIVER``. A product of another colour in front of that overlap still shows there."""
+    a product of its paint), its score scaled by the share it keeps, however small that share (a
+    product passing in front of one of its paint is in plain view, and the part outside the overlap
+    is the part the frame can place); not visible only when nothing is left. A product of another
+    colour in front of that overlap still shows there."""
     shown = {}
     for i, (mask, score) in out.items():
         if mask is None or i not in unsure or not (mask & unsure[i]).any():
@@ -850,7 +852,7 @@ def _shown(
             continue
         sure = mask & ~unsure[i]
         kept = np.count_nonzero(sure) / np.count_nonzero(mask)
-        shown[i] = (sure, score * kept) if kept >= SLIVER else (None, 0.0)
+        shown[i] = (sure, score * kept) if kept > 0 else (None, 0.0)
     return shown
 
 

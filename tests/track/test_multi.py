@@ -249,7 +249,7 @@ def test_product_ids_are_unique_slugs():
 
 
 def test_an_overlap_of_one_paint_is_shown_by_neither_product_and_only_theirs_lose_it():
-    from highlighter.track.joint import SLIVER, _shown
+    from highlighter.track.joint import _shown
 
     overlap = np.zeros((20, 20), bool)
     overlap[6:12, 6:12] = True  # where the two products of one paint overlap (36 px)
@@ -259,11 +259,16 @@ def test_an_overlap_of_one_paint_is_shown_by_neither_product_and_only_theirs_los
     box[6:13, 6:13] = True  # 49 px, mostly the overlap
     bag = np.zeros_like(overlap)
     bag[5:15, 5:15] = True  # another colour, in front of both
-    shown = _shown({0: (ball, 0.8), 1: (box, 0.6), 2: (bag, 0.9), 3: (None, 0.0)}, {0: overlap, 1: overlap})
+    inside = np.zeros_like(overlap)
+    inside[7:11, 7:11] = True  # of the pair's paint, all of it within the overlap
+    unsure = {0: overlap, 1: overlap, 4: overlap}
+    shown = _shown({0: (ball, 0.8), 1: (box, 0.6), 2: (bag, 0.9), 3: (None, 0.0), 4: (inside, 0.7)}, unsure)
     mask, score = shown[0]
     assert not (mask & overlap).any() and np.count_nonzero(mask) == 108
     assert score == pytest.approx(0.8 * 108 / 144)  # the share it keeps
-    assert 13 / 49 < SLIVER and shown[1] == (None, 0.0)  # a sliver of itself left: not visible
+    mask, score = shown[1]  # a sliver of itself left (13 of 49 px): shown, and its score says how little
+    assert np.array_equal(mask, box & ~overlap) and score == pytest.approx(0.6 * 13 / 49)
+    assert shown[4] == (None, 0.0)  # nothing of its own left: not visible
     assert shown[2] == (bag, 0.9) and shown[3] == (None, 0.0)  # another colour keeps the overlap
 
 
