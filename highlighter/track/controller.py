@@ -89,6 +89,7 @@ class ControllerSettings:
     reid_similarity: float = 0.55  # re-detection accepts a candidate only from here
     reid_ratio: float = 0.9  # ... and from this share of the track's typical similarity
     reid_margin: float = 0.03  # ... and only when it is this much closer to the target than to any lookalike
+    distinct_ratio: float = 0.8  # after a cut: Lowe's ratio test, the best region's cosine distance to the target over the next one's
     lookalike_ratio: float = 0.6  # a region apart from the target this alike (share of typical) is a lookalike
     min_agreement: float = 0.35  # SPARROW's box-mask threshold
     stable_frames: int = 5  # SAMURAI: trust the motion prior after this many updates
@@ -129,6 +130,7 @@ class TargetController:
         self.learned: list[np.ndarray] = []  # vectors added to the memory, for whoever drains them (other products)
         self._exclude: np.ndarray | None = None  # this frame's pixels of other products (``decide``)
         self._last_box: tuple[float, ...] | None = None  # where the target was last accepted (until a cut)
+        self._after_cut = False  # a cut came and the target has not been found in the new shot yet
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -165,6 +167,7 @@ class TargetController:
             self._lose(frame)
             self.kalman.reset()
             self._last_box = None
+            self._after_cut = True
         if not self.tracking:
             return None
         followed = self._candidates(frame)
@@ -190,7 +193,7 @@ class TargetController:
         # an object comes out on the far side of what hid it, and nothing like that region has
         # passed for the target in this video.
         local = [box for box in (self._last_box, expected) if box is not None]
-        found = self._find(frame, local=local, local_threshold=self._drift_threshold(), anywhere=True)
+        found = self._find(frame, local=local, local_threshold=self._drift_threshold(), anywhere=True, distinct=self._after_cut)
         if found is None:
             return Decision("none")
         return Decision("take", found, self.memory.similarity(found.embedding) if found.embedding is not None else 0.0)
@@ -395,6 +398,7 @@ class TargetController:
             self._scan_distractors(frame, cand)
 
     def _acquire(self, frame: WorkFrame, cand: Candidate) -> None:
+        self._after_cut = False
         self.kalman.initiate(cand.box)
         self._last_box = cand.box
         self.propagator.reset(frame, cand.mask)
@@ -483,6 +487,7 @@ class TargetController:
         apart_from: np.ndarray | None = None,
         max_share: float | None = None,
         anywhere: bool = False,
+        distinct: bool = False,
     ) -> Candidate | None:
         """The best re-identified candidate on ``frame`` (its ``embedding`` set), or None: one that
         the propagation supports (``min_support``, when the propagator can say) and the embedder
@@ -498,6 +503,13 @@ class TargetController:
         similarity: the bar at which a region apart from the target is remembered as one).
         ``min_share``: the smallest candidate area, as a share of the target's usual area
         (``min_partial`` by default); ``max_share``: the largest (``max_redetect`` by default).
+        ``distinct``: the frame is of a new shot where the target has not been found yet. A new
+        framing (a close-up, another background, other light) moves every region's similarity to
+        the memory, so the bars learned in the last shot say little there. When no region passes
+        them, the region most like the target is taken if it passes the absolute floor
+        (``reid_similarity``), looks like no known lookalike, and is distinct: Lowe's ratio test,
+        its cosine distance to the target at most ``distinct_ratio`` of the next region's (one
+        that is not the same object: overlapping it less than half).
         """
         s = self.settings
         min_share = s.min_partial if min_share is None else min_share
@@ -508,6 +520,7 @@ class TargetController:
         text = self.grounder.can_ground()
         support = getattr(self.propagator, "support", None)
         best, best_key = None, -np.inf
+        seen: list[tuple[float, float, Candidate]] = []  # (similarity to the target, to a lookalike, region)
         for c in self._without_excluded(self._search(frame), 0.5):
             if is_background(c.box, c.area, frame.size):
                 continue
@@ -526,6 +539,7 @@ class TargetController:
                 log.debug("frame %d redetect %s area %d box %s target %.3f lookalike %.3f near %s",
                           frame.index, c.source, c.area, tuple(round(v) for v in c.box), sim_t, sim_d,
                           None if near is None else tuple(round(v) for v in near))  # fmt: skip
+            seen.append((sim_t, sim_d, c))
             # A product half in frame shows half its outline: a little less alike.
             bar = threshold
             if (
@@ -544,7 +558,24 @@ class TargetController:
             key = sim_t - sim_d + (0.2 * box_iou(near, c.box) if near is not None else 0.0)
             if key > best_key:
                 best, best_key = c, key
+        if best is None and distinct and seen:
+            best = self._distinct(frame, seen, typical)
         return best
+
+    def _distinct(self, frame: WorkFrame, seen: list[tuple[float, float, Candidate]], typical: float | None) -> Candidate | None:
+        """The region of ``seen`` most like the target when it passes the absolute floor, looks
+        like no known lookalike, and is distinct from every other region (``_find``'s ``distinct``)."""
+        s = self.settings
+        sim_t, sim_d, top = max(seen, key=lambda x: x[0])
+        if sim_t < s.reid_similarity or sim_t < sim_d + s.reid_margin or sim_d >= s.lookalike_ratio * (typical or 1.0):
+            return None
+        if self.grounder.can_ground() and self.grounder.text_score(frame, top) < 0.3:
+            return None
+        others = [t for t, _, c in seen if c is not top and mask_iou(c.mask, top.mask) < 0.5]
+        nearest_other = max(others, default=0.0)
+        if (1.0 - sim_t) > s.distinct_ratio * (1.0 - nearest_other):
+            return None
+        return top
 
     def _without_excluded(self, candidates: list[Candidate], max_share: float) -> list[Candidate]:
         """``candidates`` without this frame's excluded pixels; one that loses more than

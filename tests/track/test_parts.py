@@ -374,6 +374,34 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     assert decision(250, 140) == "take"
 
 
+@pytest.mark.parametrize("runner_up, taken", [(0.3, True), (0.65, False)])
+def test_a_new_shot_takes_the_one_region_most_like_the_target_under_the_last_shot_s_bars(monkeypatch, runner_up, taken):
+    # A cut to a close-up: the product's region matches the memory at 0.7, under the drift bar
+    # learned in the last shot (0.8). It is taken when it stands out (Lowe's ratio test: its
+    # distance 0.3 against the next region's 0.7), not when another region is nearly as alike
+    # (0.35), nor without a cut, nor once the target was found in the new shot.
+    frame, _, controller = settled_controller()  # drift bar 0.8, re-identification 0.9
+    own = controller.memory.prototypes[0]
+    product = Candidate.from_mask(mask_of(obj("red", "rect", 112, 96)))
+    other = Candidate.from_mask(mask_of(obj("red", "rect", 250, 140)))
+    looks = {product.box: vector_alike(own, 0.7), other.box: vector_alike(own, runner_up)}
+    monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: looks[candidate.box])
+    monkeypatch.setattr(controller.propagator, "search", lambda frame: [])
+    monkeypatch.setattr(controller.propagator, "support", lambda frame, mask: 1.0)
+    monkeypatch.setattr(controller.proposer, "propose", lambda frame: [product, other])
+
+    controller._lose(frame)
+    assert controller.choose(frame, None).kind == "none"  # the same shot: the drift bar holds
+    assert controller.follow(frame, cut=True) is None
+    decision = controller.choose(frame, None)
+    assert decision.kind == ("take" if taken else "none")
+    if taken:
+        assert decision.candidate is product
+        controller.apply(frame, decision)
+        controller._lose(frame)  # found in the new shot: its bars hold again
+        assert controller.choose(frame, None).kind == "none"
+
+
 @pytest.mark.parametrize("max_size", [1.4, float("inf")])
 def test_a_mask_grown_past_the_usual_size_with_a_lookalike_known_is_looked_at_again(monkeypatch, max_size):
     # The followed mask took in part of a lookalike of the target's paint, a little every frame, so
