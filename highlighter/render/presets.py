@@ -105,16 +105,15 @@ class MotionPreset:
     smoothing: float  # s: the path smoother's time constant; motions quicker than ~6x this are smoothed out
     dead_band: float  # fraction of the window the product may drift before the camera reacts
     max_speed: float  # source frame sizes per second
-    max_accel: float  # source frame sizes per second squared
     # share of the room the product has inside the safe zone that the camera keeps it out of, each
     # side: 0 lets the product roam the whole safe zone (fewest moves), more keeps it nearer the middle
     follow: float = 0.0
 
 
 MOTIONS: dict[str, MotionPreset] = {
-    "slow": MotionPreset("Slow", smoothing=0.35, dead_band=0.10, max_speed=0.30, max_accel=0.6, follow=0.0),
-    "default": MotionPreset("Default", smoothing=0.22, dead_band=0.06, max_speed=0.55, max_accel=1.5, follow=0.1),
-    "fast": MotionPreset("Fast", smoothing=0.1, dead_band=0.03, max_speed=1.0, max_accel=4.0, follow=0.3),
+    "slow": MotionPreset("Slow", smoothing=0.35, dead_band=0.10, max_speed=0.30, follow=0.0),
+    "default": MotionPreset("Default", smoothing=0.22, dead_band=0.06, max_speed=0.55, follow=0.1),
+    "fast": MotionPreset("Fast", smoothing=0.1, dead_band=0.03, max_speed=1.0, follow=0.3),
 }
 
 

@@ -22,8 +22,7 @@ Per shot, as Google's AutoFlip does (FACTS.md, "Anchors for reframing"):
    was last seen, then glides to where it comes back.
 
 Origins are sub-pixel (the compositor crops between pixels): rounding a slow pan to whole pixels
-would shake it by a pixel every few frames. ``smooth_path``/``constrained_smooth`` (the earlier
-Whittaker smoother) remain for callers that want a least-squares path.
+would shake it by a pixel every few frames.
 
 Containment wins over the speed limit: a product that outruns the limit drags the window with it
 rather than leaving the shot.
@@ -131,67 +130,6 @@ def dead_band(values: np.ndarray, band: float) -> np.ndarray:
             held = v - math.copysign(band, v - held)
         out[i] = held
     return out
-
-
-def smooth_path(target: np.ndarray, weight: np.ndarray, lam: float) -> np.ndarray:
-    """The Whittaker smoother: ``argmin sum w (p - t)^2 + lam * sum (second difference of p)^2``.
-
-    Solves the symmetric pentadiagonal system ``(W + lam D'D) p = W t`` by banded Cholesky in
-    O(n): a whole shot of thousands of frames takes milliseconds, with no dense matrix.
-    """
-    n = target.size
-    if n < 3 or lam <= 0:
-        return target.astype(float).copy()
-    a = weight.astype(float).copy()
-    b = np.zeros(n - 1)
-    c = np.zeros(n - 2)
-    a[:-2] += lam
-    a[1:-1] += 4 * lam
-    a[2:] += lam
-    b[:-1] -= 2 * lam
-    b[1:] -= 2 * lam
-    c += lam
-    a, b, c = a.tolist(), b.tolist(), c.tolist()
-    rhs = (weight * target).tolist()
-    l0, l1, l2 = [0.0] * n, [0.0] * n, [0.0] * n  # L[i,i], L[i,i-1], L[i,i-2]
-    y = [0.0] * n
-    for i in range(n):
-        if i >= 2:
-            l2[i] = c[i - 2] / l0[i - 2]
-        if i >= 1:
-            l1[i] = (b[i - 1] - (l2[i] * l1[i - 1] if i >= 2 else 0.0)) / l0[i - 1]
-        l0[i] = math.sqrt(max(a[i] - l1[i] ** 2 - l2[i] ** 2, 1e-12))
-        y[i] = (rhs[i] - (l1[i] * y[i - 1] if i >= 1 else 0.0) - (l2[i] * y[i - 2] if i >= 2 else 0.0)) / l0[i]
-    p = [0.0] * n
-    for i in range(n - 1, -1, -1):
-        acc = y[i]
-        if i + 1 < n:
-            acc -= l1[i + 1] * p[i + 1]
-        if i + 2 < n:
-            acc -= l2[i + 2] * p[i + 2]
-        p[i] = acc / l0[i]
-    return np.array(p)
-
-
-def constrained_smooth(target: np.ndarray, weight: np.ndarray, lam: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """``smooth_path`` with ``lo <= p <= hi``: frames that leave the bounds are pinned to them and the
-    path solved again (an active set; pins are never released, which is close to the optimum for
-    the smooth bounds a moving box gives, and always terminates)."""
-    target, weight = target.astype(float).copy(), weight.astype(float).copy()
-    pinned = np.zeros(target.size, bool)
-    path = smooth_path(target, weight, lam)
-    for _ in range(40):
-        low, high = path < lo - 0.25, path > hi + 0.25
-        if not (low.any() or high.any()):
-            break
-        # Pin the worst offenders of each run first; pinning everything at once overshoots.
-        worst = np.maximum(lo - path, path - hi)
-        new = (low | high) & (worst >= 0.5 * worst.max())
-        target[new & low], target[new & high] = lo[new & low], hi[new & high]
-        weight[new] = 1e6 * max(1.0, lam)
-        pinned |= new
-        path = smooth_path(target, weight, lam)
-    return np.clip(path, lo, hi)
 
 
 def limit_speed(path: np.ndarray, limit: float, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -334,7 +272,6 @@ def follow_axis(
     lo, hi = np.clip(lo, 0, room), np.clip(hi, 0, room)
     offset = before + (window - before - after) / 2  # the safe zone's centre, from the window's origin
     speed = m.max_speed * size / fps  # px a frame
-    accel = m.max_accel * size / fps**2  # px a frame, a frame
 
     low, high = lo[visible].max(), hi[visible].min()
     if low <= high:
@@ -357,7 +294,6 @@ def follow_axis(
                 return _to_pixels(line, lo, hi, room), "sweep"
 
     target = dead_band(centre, m.dead_band * window) - offset
-    lam = (m.smoothing * fps) ** 4
     path = np.empty(n)
     runs = _sighted_runs(visible, gap=max(1, round(LONG_GAP * fps)))
     parts = [l1_path(lo[start:stop], hi[start:stop], m.smoothing * fps, m.follow) for start, stop in runs]

@@ -48,7 +48,6 @@ def build_sheet(frame_index: int = 40) -> Image.Image:
     for i in range(frame_index):  # walk up to the frame so the temporal smoothing has its neighbours
         stream.matte(i)
     matte = stream.matte(frame_index)
-    full = (0, 0, width, height)
     tiles: list[tuple[str, np.ndarray]] = [("Original", frame)]
     options = {"label": {"text": "The red bag"}}
     for name, choice in LOOK_CHOICES.items():

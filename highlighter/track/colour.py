@@ -1,15 +1,13 @@
-"""Colours in HSV: a ``ColourModel`` (a box of hues, saturations and values), learned from a product's
-pixels or named by a colour word in the description ("the red handbag" -> ``COLOUR_WORDS["red"]``).
+"""Colours in HSV: a ``ColourModel`` (a box of hues, saturations and values) named by a colour
+word in the description ("the red handbag" -> ``COLOUR_WORDS["red"]``).
 
 Hue is OpenCV's 0..179, saturation and value 0..255.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -33,43 +31,6 @@ class ColourModel:
             out = part if out is None else cv2.bitwise_or(out, part)
         assert out is not None
         return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: lists, not tuples, so it survives a round trip through the track file."""
-        return {**asdict(self), "hue_ranges": [list(r) for r in self.hue_ranges]}
-
-    @classmethod
-    def from_pixels(cls, hsv: np.ndarray) -> ColourModel:
-        """Learn a model from ``(N, 3)`` HSV pixels that belong to the product."""
-        h, s, v = (hsv[:, k].astype(np.float64) for k in range(3))
-        if np.median(s) < 50:  # greys, white, black: hue is noise, so bound only S and V
-            return cls(
-                hue_ranges=((0, 179),),
-                s_max=int(np.clip(np.percentile(s, 95) + 25, 40, 90)),
-                v_min=int(max(0, np.percentile(v, 5) - 35)),
-                v_max=int(min(255, np.percentile(v, 95) + 35)),
-            )
-        chroma = s >= 40
-        angles = h[chroma] * (2 * math.pi / 180)
-        mean = math.atan2(np.sin(angles).mean(), np.cos(angles).mean())
-        centre = (mean * 180 / (2 * math.pi)) % 180
-        dist = np.abs((h[chroma] - centre + 90) % 180 - 90)
-        tol = float(np.clip(np.percentile(dist, 90) + 6, 8, 22))
-        return cls(
-            hue_ranges=_hue_ranges(centre - tol, centre + tol),
-            s_min=int(np.clip(0.5 * np.percentile(s[chroma], 10), 40, 150)),
-            v_min=int(np.clip(0.5 * np.percentile(v, 10), 25, 150)),
-        )
-
-
-def _hue_ranges(lo: float, hi: float) -> tuple[tuple[int, int], ...]:
-    """Integer hue ranges for ``[lo, hi]`` degrees/2, split where it wraps past 0 or 179."""
-    lo_i, hi_i = int(math.floor(lo)), int(math.ceil(hi))
-    if lo_i < 0:
-        return ((0, hi_i), (180 + lo_i, 179))
-    if hi_i > 179:
-        return ((lo_i, 179), (0, hi_i - 180))
-    return ((lo_i, hi_i),)
 
 
 _RED = ((0, 10), (170, 179))

@@ -10,7 +10,7 @@ import pytest
 
 from highlighter.render import MOTIONS, SAFE_ZONES, crop_path, plan_camera, window_size
 from highlighter.render.presets import safe_zone
-from highlighter.render.reframe import follow_axis, shot_ranges, smooth_path
+from highlighter.render.reframe import follow_axis, shot_ranges
 
 
 @pytest.mark.parametrize(
@@ -157,13 +157,6 @@ def test_a_track_without_sightings_gets_a_centred_crop(make_track):
 def test_follow_axis_names_the_mode():
     origins, mode = follow_axis(np.full(30, 300.0), np.full(30, 40.0), size=640, window=202, fps=25)
     assert mode == "steady" and len(set(origins)) == 1
-
-
-def test_the_smoother_is_exact_on_a_straight_line_and_smooths_noise():
-    line = np.arange(50, dtype=float) * 3
-    np.testing.assert_allclose(smooth_path(line, np.ones(50), 1e4), line, atol=1e-6)
-    noisy = line + np.random.default_rng(0).normal(0, 3, 50)
-    assert np.abs(np.diff(smooth_path(noisy, np.ones(50), 1e3), 2)).max() < 0.5
 
 
 def test_safe_zone_presets_and_custom_margins():

@@ -8,7 +8,7 @@ from highlighter.eval.metrics import mean_iou, track_ious
 from highlighter.eval.synthetic import moving_object_scene
 from highlighter.media import probe
 from highlighter.track import BACKENDS, track_video
-from highlighter.track.colour import ColourModel, colour_word
+from highlighter.track.colour import colour_word
 from highlighter.track.prompt import BoxPrompt, Prompt, PointPrompt
 from highlighter.track.shots import CutDetector
 from highlighter.trackfile import Track
@@ -161,14 +161,6 @@ def test_progress_counts_the_pass_backwards_from_a_late_key_frame(lookalikes_vid
 )
 def test_it_reads_the_colour_word(text, word):
     assert colour_word(text) == word
-
-
-def test_a_learned_red_wraps_around_the_hue_circle():
-    pixels = np.array([[178, 200, 200], [2, 210, 190], [0, 220, 180], [179, 190, 210]] * 10, np.uint8)
-    model = ColourModel.from_pixels(pixels)
-    assert len(model.hue_ranges) == 2
-    hsv = np.array([[[1, 200, 200], [177, 200, 200], [60, 200, 200]]], np.uint8)
-    assert model.mask(hsv).tolist() == [[255, 255, 0]]
 
 
 def test_it_finds_a_hard_cut():
