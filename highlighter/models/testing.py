@@ -15,7 +15,6 @@ configs at their real sizes (for the GPU check).
 
 from __future__ import annotations
 
-import json
 import string
 from importlib import resources
 from pathlib import Path
@@ -136,6 +135,3 @@ def write_clip(folder: Path, vocab: dict[str, int], *, tiny: bool) -> None:
     processor.save_pretrained(folder)
     write_marker(folder, CATALOG.get(folder.name), role="embedder", source="random weights")
 
-
-def describe(folder: Path) -> dict:
-    return json.loads((folder / "highlighter.json").read_text())

@@ -33,7 +33,7 @@ from highlighter.track.memory import DistractorMemory, TargetMemory
 from highlighter.track.prompt import Prompt
 from highlighter.track.propagation import LabelPropagator
 from highlighter.track.proposals import ColourSegmentProposer
-from highlighter.track.shots import MIN_SHOT_SECONDS, frame_histogram, is_cut
+from highlighter.track.shots import CutWalk
 from highlighter.trackfile import FrameTrack
 
 NO_CUE_MESSAGE = (
@@ -108,35 +108,22 @@ class _StreamingTracker:
         init = find_initial_target(source, self.info.frame_count, self.proposer, self.grounder, self.embedder)
         key = init.frame.index
         self._meta.update({"init_frame": key, "init_score": round(init.score, 3)})
-        min_gap = max(1, int(round(MIN_SHOT_SECONDS * self.fps)))
         events: list[tuple[int, str]] = []
         if key > 0:
             # Backwards first: frames before the key frame must be yielded before it.
             controller = self.make_controller(init)
-            previous, last_cut, held = frame_histogram(init.frame.rgb), None, []
+            walk, held = CutWalk(self.fps, init.frame.rgb, self._cuts, backward=True), []
             for frame in source.backward(key):
-                hist = frame_histogram(frame.rgb)
-                cut = is_cut(hist, previous) and (last_cut is None or last_cut - (frame.index + 1) >= min_gap)
-                previous = hist
-                if cut:
-                    self._cuts.add(frame.index + 1)
-                    last_cut = frame.index + 1
+                cut = walk.step(frame.rgb, frame.index)
                 held.append(done(self._frame_track(frame.index, *controller.step(frame, cut))))
             events += getattr(controller, "events", [])
             yield from reversed(held)
             del held
         controller = self.make_controller(init)
         yield done(self._frame_track(key, init.candidate.mask, init.score))
-        # AutoFlip's 0.2 s between cuts, counted from the last cut found (or the video's start).
-        previous, last_cut = frame_histogram(init.frame.rgb), max(self._cuts, default=0)
+        walk = CutWalk(self.fps, init.frame.rgb, self._cuts)
         for frame in source.forward(key + 1):
-            hist = frame_histogram(frame.rgb)
-            cut = is_cut(previous, hist) and frame.index - last_cut >= min_gap
-            previous = hist
-            if cut:
-                self._cuts.add(frame.index)
-                last_cut = frame.index
-            yield done(self._frame_track(frame.index, *controller.step(frame, cut)))
+            yield done(self._frame_track(frame.index, *controller.step(frame, walk.step(frame.rgb, frame.index))))
         events += getattr(controller, "events", [])
         self._meta["events"] = sorted(events)
 

@@ -85,7 +85,7 @@ from highlighter.track.parts import Candidate, WorkFrame, fill_holes
 from highlighter.track.product import Product
 from highlighter.track.propagation import LabelPropagator, _box
 from highlighter.track.proposals import ColourSegmentProposer
-from highlighter.track.shots import MIN_SHOT_SECONDS, frame_histogram, is_cut
+from highlighter.track.shots import CutWalk
 from highlighter.trackfile import FrameTrack, decode_mask, encode_mask
 
 TWIN_SIMILARITY = 0.95  # another product this alike to a product's memory is not a distractor of it (twins)
@@ -237,23 +237,17 @@ class JointTracker:
             if analysed is not None:
                 analysed(max(1, round(count * n / max(1, steps))))
 
-        min_gap = max(1, int(round(MIN_SHOT_SECONDS * self.fps)))
         held: dict[int, list[FrameTrack | None]] = {}
         held_work: dict[int, dict[int, dict]] = {}  # frame -> product -> working-size RLE of the backward pass
         self._reset_shapes()
         if last > 0:
             controllers: dict[int, TargetController] = {}
             top = next(t for t in inits if t.frame.index == last)
-            previous, last_cut = frame_histogram(top.frame.rgb), None
+            walk = CutWalk(self.fps, top.frame.rgb, self._cuts, backward=True)
             for frame in source.backward(last):
                 self.decoded += 1
                 f = frame.index
-                hist = frame_histogram(frame.rgb)
-                cut = is_cut(hist, previous) and (last_cut is None or last_cut - (f + 1) >= min_gap)
-                previous = hist
-                if cut:
-                    self._cuts.add(f + 1)
-                    last_cut = f + 1
+                cut = walk.step(frame.rgb, f)
                 active = [i for i, s in enumerate(starts) if s > f]
                 for i in active:
                     if i not in controllers:
@@ -277,19 +271,11 @@ class JointTracker:
         controllers = {}
         self._reset_shapes()
         first_frame = next(t for t in inits if t.frame.index == first)
-        previous, last_cut = frame_histogram(first_frame.frame.rgb), max(self._cuts, default=0)
+        walk = CutWalk(self.fps, first_frame.frame.rgb, self._cuts, known=last)  # up to ``last`` the backward pass saw the cuts
         for frame in source.forward(first + 1):
             self.decoded += 1
             f = frame.index
-            hist = frame_histogram(frame.rgb)
-            if f <= last:
-                cut = f in self._cuts  # seen by the backward pass already
-            else:
-                cut = is_cut(previous, hist) and f - last_cut >= min_gap
-                if cut:
-                    self._cuts.add(f)
-                    last_cut = f
-            previous = hist
+            cut = walk.step(frame.rgb, f)
             active = [i for i, s in enumerate(starts) if s < f]
             for i in active:
                 if i not in controllers:

@@ -454,3 +454,29 @@ def test_a_held_shape_in_a_blob_of_one_paint_goes_where_the_blob_s_outline_shows
     # Inside a blob with no outline near, every offset fits: the velocity's stands, fraction and all.
     everywhere = WorkFrame(2, np.full_like(first, BLUE))
     assert tracker._register(everywhere, 0, box, (9.4, 0.0)) == (9.4, 0.0)
+
+
+@pytest.fixture(scope="module")
+def two_shots(tmp_path_factory):
+    """The ``cut`` family's first video, small: a red box, a close-up from frame 65 (5 s at 25 fps)."""
+    from highlighter.eval.scenarios import build, write_scenario
+
+    path = tmp_path_factory.mktemp("cut") / "cut.mp4"
+    return path, write_scenario(path, build("cut", 0, width=320, height=180))
+
+
+def _box_around(mask: np.ndarray, frame: int) -> Prompt:
+    x, y, w, h = mask_box(mask)
+    return Prompt(boxes=(BoxPrompt(x, y, x + w, y + h, frame),))
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_box_after_a_cut_finds_the_cut_walking_back_and_forth(two_shots, count):
+    # Prompted in the second shot, the tracker walks back over the cut to the video's start, then
+    # forwards: one product and several (the joint tracker) find the same shots.
+    path, truth = two_shots
+    assert truth.shot_starts() == [0, 65]
+    (other,) = truth.other_masks(70)  # a shelf item beside the red box in the close-up
+    prompts = [("box", _box_around(truth.mask(70), 70)), ("item", _box_around(other, 70))][:count]
+    track = track_video(path, products(*prompts) if count > 1 else prompts[0][1])
+    assert track.shots == [[0, 64], [65, truth.frame_count - 1]]

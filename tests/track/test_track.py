@@ -10,7 +10,7 @@ from highlighter.media import probe
 from highlighter.track import BACKENDS, track_video
 from highlighter.track.colour import colour_word
 from highlighter.track.prompt import BoxPrompt, Prompt, PointPrompt
-from highlighter.track.shots import CutDetector
+from highlighter.track.shots import CutWalk
 from highlighter.trackfile import Track
 
 
@@ -163,13 +163,23 @@ def test_it_reads_the_colour_word(text, word):
     assert colour_word(text) == word
 
 
-def test_it_finds_a_hard_cut():
-    first = moving_object_scene(seed=1, seconds=1.0)
-    second = moving_object_scene(seed=2, colour="blue", background="flat", seconds=1.0)
-    cuts = CutDetector(fps=25)
-    frames = [first.render(i) for i in range(10)] + [second.render(i) for i in range(10)]
-    assert [cuts.update(f) for f in frames].count(True) == 1
-    assert cuts.shots(20) == [[0, 9], [10, 19]]
+def test_a_walk_finds_each_hard_cut_either_way_and_none_within_the_shortest_shot():
+    a = moving_object_scene(seed=1, seconds=1.2)
+    b = moving_object_scene(seed=2, colour="blue", background="flat", seconds=1.2)
+    # Shots: a 0-9, b 10-19, a 20-21 (under 0.2 s at 25 fps), b 22-29.
+    frames = [a.render(i) for i in range(10)] + [b.render(i) for i in range(10)]
+    frames += [a.render(i) for i in range(20, 22)] + [b.render(i) for i in range(20, 28)]
+    forward: set[int] = set()
+    walk = CutWalk(25, frames[0], forward)
+    assert [i for i in range(1, 30) if walk.step(frames[i], i)] == [10, 20]
+    assert forward == {10, 20}  # 22 is 2 frames after the cut at 20
+    backward: set[int] = set()
+    walk = CutWalk(25, frames[29], backward, backward=True)
+    assert [i for i in range(28, -1, -1) if walk.step(frames[i], i)] == [21, 9]
+    assert backward == {22, 10}  # each the first frame of the new shot; 20 is 2 frames before 22
+    # Frames an earlier walk passed are cuts only where it found one.
+    again = CutWalk(25, frames[0], backward, known=25)
+    assert [i for i in range(1, 30) if again.step(frames[i], i)] == [10, 22]
 
 
 def test_a_box_over_a_flat_patch_is_never_refused(red_video):
