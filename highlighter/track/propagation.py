@@ -14,8 +14,13 @@ The cells are 8x8 pixels of a square crop around the target (``context`` times i
 resized to ``crop`` pixels), so the target is seen at the same detail whatever its size. The cells'
 probabilities are then refined at the working resolution by a graph cut (``segment.graph_cut``) with
 the target's colour likelihood, so the mask follows the image's edges. That likelihood learns from
-every mask; the prompt frame's own colour model never does, and a piece of the cut apart from its
-largest whose colours that model calls background goes (a still object the target brushed against).
+every mask; the prompt frame's own colour model never does. While no lookalike is known, the
+target's colours are half the prompt frame's (``first_colour_share``): a running model alone learns
+as background whatever a mask once left out (a dog's lighter flank and legs), and the masks shrink
+frame by frame, while the marketer's view still calls those colours the target's. The background's
+colours stay the running model's: what is around the product now, which the prompt's frame may
+never have seen. A piece of the cut apart from its largest whose colours the prompt frame's model
+calls background goes (a still object the target brushed against).
 
 Candidates carry an honest ``object_score`` (the propagated probability over the cut: it falls as
 the target goes behind something or out of frame, where no cell looks like it) and ``quality`` (how
@@ -49,6 +54,7 @@ class PropagationSettings:
     long_term: int = 3  # frames spread over the track kept in memory (besides the prompt's)
     long_every: int = 10  # committed frames between two long-term frames
     colour_weight: float = 0.5  # of the colour log-likelihood ratio next to the propagated log-odds
+    first_colour_share: float = 0.5  # of the target's colour histogram the prompt frame's gives while no lookalike is known
     smoothness: float = 4.0  # graph cut's cost of a boundary between pixels of the same colour
     margin: float = 0.6  # the cut looks this share of the target's size around its box
     search_side: int = 480  # long side of a frame searched whole by ``search`` (a multiple of 16)
@@ -456,7 +462,10 @@ class LabelPropagator:
             size = (max(2, int(w * scale)), max(2, int(h * scale)))
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
             prob = cv2.resize(prob, size, interpolation=cv2.INTER_AREA)
-        unary = logit(prob) + s.colour_weight * self.colour.log_ratio(rgb)
+        # While no lookalike is known, the target's colours are also those of the marketer's view,
+        # which never learns (module docstring); the background is what the recent frames saw.
+        first = self.first_colour if not self._lookalikes and not self._others else None
+        unary = logit(prob) + s.colour_weight * self.colour.log_ratio(rgb, first, s.first_colour_share)
         cut = graph_cut(rgb, unary, s.smoothness)
         if scale < 1.0:
             cut = cv2.resize(cut.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR) > 127

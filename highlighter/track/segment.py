@@ -104,12 +104,17 @@ class ColourLikelihood:
             self.fg = (1 - self.forget) * self.fg + self.forget * fg
             self.bg = (1 - self.forget) * self.bg + self.forget * bg
 
-    def log_ratio(self, rgb: np.ndarray) -> np.ndarray:
-        """``log(P(colour | target) / P(colour | background))`` per pixel, float32."""
+    def log_ratio(self, rgb: np.ndarray, target_also: ColourLikelihood | None = None, share: float = 0.5) -> np.ndarray:
+        """``log(P(colour | target) / P(colour | background))`` per pixel, float32. ``target_also``:
+        another model whose target histogram makes up ``share`` of the target's (its background is
+        not used)."""
         assert self.fg is not None and self.bg is not None, "update() first"
+        fg = self.fg
+        if target_also is not None and target_also.fg is not None:
+            fg = (1 - share) * fg + share * target_also.fg
         index = self._index(rgb)
         eps = 1e-5
-        return np.log((self.fg[index] + eps) / (self.bg[index] + eps)).astype(np.float32)
+        return np.log((fg[index] + eps) / (self.bg[index] + eps)).astype(np.float32)
 
 
 def mask_from_box(

@@ -23,6 +23,7 @@ from highlighter.track.memory import DistractorMemory, TargetMemory, kmeans_medo
 from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement
 from highlighter.track.prompt import Prompt
 from highlighter.track.propagation import LabelPropagator, PropagationSettings
+from highlighter.track.segment import ColourLikelihood
 from highlighter.track.proposals import ColourSegmentProposer
 from highlighter.media import probe
 
@@ -584,6 +585,39 @@ def test_a_part_the_last_frames_lost_comes_back_from_the_first_views_while_no_lo
         assert np.array_equal(steps[0.5], steps[0.0])
     else:
         assert iou(steps[0.5], masks[5]) > 0.95 and (steps[0.5] & lower).sum() > 0.9 * lower.sum()
+
+
+@pytest.mark.parametrize(("share", "lookalike"), [(0.0, False), (0.5, False), (0.5, True)])
+def test_a_part_the_running_colour_model_learned_as_background_stays_by_the_prompt_s_colours(share, lookalike):
+    # A dark body with light legs on grass. The masks committed since the prompt lost the legs, so
+    # the running colour model learned their colour as the background's; the propagation is
+    # unsure of them (0.4). The prompt frame's model, which never learns, still calls that colour
+    # the target's: its share of the target's colours keeps the legs. Without it they go, and once
+    # a lookalike is known the running model decides alone (as the first views' vote).
+    rng = np.random.default_rng(0)
+    rgb = np.clip(rng.normal((150, 140, 100), 8, (120, 160, 3)), 0, 255).astype(np.uint8)
+    body = np.zeros((120, 160), bool)
+    body[30:60, 50:110] = True
+    legs = np.zeros_like(body)
+    legs[60:85, 55:105] = True
+    rgb[body] = (70, 45, 30)
+    rgb[legs] = (215, 195, 160)
+    propagator = LabelPropagator(PropagationSettings(first_colour_share=share))
+    propagator.first_colour = ColourLikelihood()
+    propagator.first_colour.update(rgb, body | legs)
+    propagator.colour.update(rgb, body)
+    if lookalike:
+        elsewhere = np.zeros_like(body)
+        elsewhere[5:25, 120:150] = True
+        propagator.remember_lookalike(WorkFrame(0, rgb), elsewhere, body)
+    prob = np.full(body.shape, 0.05, np.float32)
+    prob[body], prob[legs] = 0.9, 0.4
+    cut = propagator._cut(rgb, prob)
+    assert cut[body].mean() > 0.95 and cut[~(body | legs)].mean() < 0.02
+    if share == 0 or lookalike:
+        assert cut[legs].mean() < 0.05
+    else:
+        assert cut[legs].mean() > 0.95
 
 
 @pytest.mark.parametrize("piece", ["another colour", "the target's colours"])
