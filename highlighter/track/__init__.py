@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -150,7 +151,7 @@ def _track_one(
     info = probe(video_path)
     if info.frame_count <= 0 or info.width <= 0 or info.height <= 0:
         raise MediaError("This video has no frames that can be read. Upload an MP4, MOV or WebM video.")
-    prompt.validate_for(info.width, info.height, info.frame_count)
+    prompt = prompt.on_video(info.width, info.height, info.frame_count)
     tracker = BACKENDS[name](prompt, info)
     report = _Progress(progress, info.frame_count)
     started = time.monotonic()
@@ -211,11 +212,13 @@ def _track_products(
     info = probe(video_path)
     if info.frame_count <= 0 or info.width <= 0 or info.height <= 0:
         raise MediaError("This video has no frames that can be read. Upload an MP4, MOV or WebM video.")
+    placed = []
     for p in products:
         try:
-            p.prompt.validate_for(info.width, info.height, info.frame_count)
+            placed.append(replace(p, prompt=p.prompt.on_video(info.width, info.height, info.frame_count)))
         except TrackError as e:
             raise TrackError(str(e) if len(products) == 1 else f"{p.label}: {e}") from e
+    products = placed
     others = []
     if exclude is not None:
         if (exclude.width, exclude.height) != (info.width, info.height):

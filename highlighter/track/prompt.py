@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from highlighter.errors import TrackError
@@ -69,19 +69,26 @@ class Prompt:
             raise TrackError("The points or boxes of this prompt are malformed.") from e
         return cls(text=str(data.get("text", "")), points=points, boxes=boxes)
 
-    def validate_for(self, width: int, height: int, frame_count: int) -> None:
-        """Raise ``TrackError`` when a point or box lies outside the video."""
+    def on_video(self, width: int, height: int, frame_count: int) -> Prompt:
+        """This prompt on a ``width`` x ``height`` video of ``frame_count`` frames, each box clipped to
+        the frame: a box drawn past the frame's edge still says where the product is (a product cut
+        by the edge, a box dragged a little too far). ``TrackError`` when a point, or a whole box,
+        lies outside the video, or names a frame it does not have."""
         for p in self.points:
             if not (0 <= p.x < width and 0 <= p.y < height and 0 <= p.frame < frame_count):
                 raise TrackError(
                     f"The point {p.x:g},{p.y:g} on frame {p.frame} is outside the video "
                     f"({width}x{height}, {frame_count} frames)."
                 )
+        boxes = []
         for b in self.boxes:
-            if not (b.x1 >= 0 and b.y1 >= 0 and b.x2 <= width and b.y2 <= height and 0 <= b.frame < frame_count):
+            x1, y1, x2, y2 = max(b.x1, 0.0), max(b.y1, 0.0), min(b.x2, float(width)), min(b.y2, float(height))
+            if not (x1 < x2 and y1 < y2 and 0 <= b.frame < frame_count):
                 raise TrackError(
                     f"The box on frame {b.frame} is outside the video ({width}x{height}, {frame_count} frames)."
                 )
+            boxes.append(BoxPrompt(x1, y1, x2, y2, b.frame))
+        return replace(self, boxes=tuple(boxes))
 
 
 def parse_point(text: str) -> PointPrompt:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from highlighter.errors import Cancelled, TrackError
-from highlighter.eval.metrics import mean_iou, track_ious
+from highlighter.eval.metrics import mask_iou, mean_iou, track_ious
 from highlighter.eval.synthetic import moving_object_scene
 from highlighter.media import probe
 from highlighter.track import BACKENDS, track_video
@@ -191,10 +191,16 @@ def test_a_box_over_a_flat_patch_is_never_refused(red_video):
     assert x >= 8 and y >= 8 and x + w <= 40 and y + h <= 40
 
 
-def test_a_box_outside_the_frame_is_refused(red_video):
-    path, _ = red_video
+def test_a_box_past_the_frame_s_edge_is_clipped_and_only_one_off_the_video_refused(red_video):
+    # A box dragged past the top edge still says where the product is: it is tracked from the part
+    # of the box on the video. Only a box with nothing of the video in it is refused.
+    path, gt = red_video
+    x, y, w, h = gt.boxes[0]
+    track = track_video(path, Prompt(boxes=(BoxPrompt(x - 4, y - 100, x + w + 4, y + h + 4, 0),)))
+    assert track.prompt["boxes"] == [[x - 4, 0.0, x + w + 4, y + h + 4, 0]]
+    assert track.frames[0].visible and mask_iou(track.mask(0), gt.mask(0)) > 0.8
     with pytest.raises(TrackError, match="outside the video"):
-        track_video(path, Prompt(boxes=(BoxPrompt(600, 300, 700, 400, 0),)))
+        track_video(path, Prompt(boxes=(BoxPrompt(650, 300, 700, 400, 0),)))
 
 
 def test_reading_prompts_and_tracks_does_not_import_torch():

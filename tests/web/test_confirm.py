@@ -72,3 +72,11 @@ def test_a_click_off_the_video_is_a_400_and_starts_nothing(alice_client, unconfi
     unconfirmed_video.refresh_from_db()
     assert unconfirmed_video.confirmed_at is None
     assert TrackJob.objects.get(pk=unconfirmed_video.current_track_id).status == JobStatus.QUEUED
+
+
+def test_a_box_past_the_frame_s_edge_is_clipped_and_one_off_it_is_a_400(alice_client, unconfirmed_video):
+    # The marketer's box says where the product is even when it was dragged past the edge.
+    off = _confirm(alice_client, unconfirmed_video, {"frame": 9, "box": [650, 10, 700, 60]})
+    assert off.status_code == 400 and "outside the video" in off.json()["error"]
+    assert _confirm(alice_client, unconfirmed_video, {"frame": 9, "box": [600, -20, 700, 100]}).status_code == 200
+    assert TrackJob.objects.get(pk=unconfirmed_video.current_track_id).prompt["boxes"] == [[600.0, 0.0, 640.0, 100.0, 9]]

@@ -228,8 +228,12 @@ def _clicks(video: Video, frame: int, points, boxes) -> tuple[list, list]:
         if not isinstance(b, list) or len(b) != 4:
             raise ValidationError("A box is [x1, y1, x2, y2], its top-left and bottom-right corners.")
         x1, y1, x2, y2 = (_number(v, "A box corner") for v in b)
-        if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
-            raise ValidationError(f"The box must go from its top-left to its bottom-right corner, inside {width}x{height}.")
+        if not (x1 < x2 and y1 < y2):
+            raise ValidationError("A box goes from its top-left corner to its bottom-right corner.")
+        # A box that runs past the frame's edge still says where the product is: it is clipped.
+        x1, y1, x2, y2 = max(x1, 0.0), max(y1, 0.0), min(x2, float(width)), min(y2, float(height))
+        if not (x1 < x2 and y1 < y2):
+            raise ValidationError(f"The box is outside the video ({width}x{height}): draw it around the product.")
         clean_boxes.append([x1, y1, x2, y2, frame])
     return clean_points, clean_boxes
 
