@@ -15,11 +15,12 @@ resized to ``crop`` pixels), so the target is seen at the same detail whatever i
 probabilities are then refined at the working resolution by a graph cut (``segment.graph_cut``) with
 the target's colour likelihood, so the mask follows the image's edges. That likelihood learns from
 every mask; the prompt frame's own colour model never does. While no lookalike is known, the
-target's colours are half the prompt frame's (``first_colour_share``): a running model alone learns
-as background whatever a mask once left out (a dog's lighter flank and legs), and the masks shrink
-frame by frame, while the marketer's view still calls those colours the target's. The background's
-colours stay the running model's: what is around the product now, which the prompt's frame may
-never have seen. A piece of the cut apart from its largest whose colours the prompt frame's model
+likelihood is a mixture: both its histograms, the target's and the background's, are half the
+prompt frame's (``first_colour_share``). A running model alone learns as background whatever a mask
+once left out (a dog's lighter flank and legs), and the masks shrink frame by frame, while the
+marketer's view still calls those colours the target's. A colour the prompt's frame never saw (what
+is around the product now) is in neither of its histograms, so there the mixture's ratio is nearly
+the running model's. A piece of the cut apart from its largest whose colours the prompt frame's model
 calls background goes (a still object the target brushed against).
 
 Candidates carry an honest ``object_score`` (the propagated probability over the cut: it falls as
@@ -54,7 +55,7 @@ class PropagationSettings:
     long_term: int = 3  # frames spread over the track kept in memory (besides the prompt's)
     long_every: int = 10  # committed frames between two long-term frames
     colour_weight: float = 0.5  # of the colour log-likelihood ratio next to the propagated log-odds
-    first_colour_share: float = 0.5  # of the target's colour histogram the prompt frame's gives while no lookalike is known
+    first_colour_share: float = 0.5  # of both colour histograms the prompt frame's gives while no lookalike is known
     smoothness: float = 4.0  # graph cut's cost of a boundary between pixels of the same colour
     margin: float = 0.6  # the cut looks this share of the target's size around its box
     search_side: int = 480  # long side of a frame searched whole by ``search`` (a multiple of 16)
@@ -462,8 +463,8 @@ class LabelPropagator:
             size = (max(2, int(w * scale)), max(2, int(h * scale)))
             rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
             prob = cv2.resize(prob, size, interpolation=cv2.INTER_AREA)
-        # While no lookalike is known, the target's colours are also those of the marketer's view,
-        # which never learns (module docstring); the background is what the recent frames saw.
+        # While no lookalike is known, the colour model is half the marketer's view, which never
+        # learns, and half what the recent frames saw (module docstring).
         first = self.first_colour if not self._lookalikes and not self._others else None
         unary = logit(prob) + s.colour_weight * self.colour.log_ratio(rgb, first, s.first_colour_share)
         cut = graph_cut(rgb, unary, s.smoothness)

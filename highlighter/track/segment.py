@@ -104,17 +104,18 @@ class ColourLikelihood:
             self.fg = (1 - self.forget) * self.fg + self.forget * fg
             self.bg = (1 - self.forget) * self.bg + self.forget * bg
 
-    def log_ratio(self, rgb: np.ndarray, target_also: ColourLikelihood | None = None, share: float = 0.5) -> np.ndarray:
-        """``log(P(colour | target) / P(colour | background))`` per pixel, float32. ``target_also``:
-        another model whose target histogram makes up ``share`` of the target's (its background is
-        not used)."""
+    def log_ratio(self, rgb: np.ndarray, mixed_with: ColourLikelihood | None = None, share: float = 0.5) -> np.ndarray:
+        """``log(P(colour | target) / P(colour | background))`` per pixel, float32. ``mixed_with``:
+        another model that makes up ``share`` of both histograms (a mixture: where a colour is in
+        neither of its histograms, the ratio is nearly this model's)."""
         assert self.fg is not None and self.bg is not None, "update() first"
-        fg = self.fg
-        if target_also is not None and target_also.fg is not None:
-            fg = (1 - share) * fg + share * target_also.fg
+        fg, bg = self.fg, self.bg
+        if mixed_with is not None and mixed_with.fg is not None and mixed_with.bg is not None:
+            fg = (1 - share) * fg + share * mixed_with.fg
+            bg = (1 - share) * bg + share * mixed_with.bg
         index = self._index(rgb)
         eps = 1e-5
-        return np.log((fg[index] + eps) / (self.bg[index] + eps)).astype(np.float32)
+        return np.log((fg[index] + eps) / (bg[index] + eps)).astype(np.float32)
 
 
 def mask_from_box(

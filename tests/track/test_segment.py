@@ -69,6 +69,23 @@ def test_the_colour_likelihood_favours_the_target_s_colours():
     assert ratio[mask].mean() > 0.5 and ratio[~mask].mean() < -0.5
 
 
+def test_a_mixed_colour_model_lifts_what_the_other_calls_the_target_and_keeps_colours_it_never_saw():
+    # The running model learned the legs (tan) as background; the prompt's frame saw them on the
+    # target and never saw the blue that is around the product now.
+    def patches(*colours):
+        return np.concatenate([np.full((10, 10, 3), c, np.uint8) for c in colours], axis=1)
+
+    body, legs, grass, blue = (70, 45, 30), (215, 195, 160), (120, 140, 60), (30, 60, 200)
+    running, prompt = ColourLikelihood(), ColourLikelihood()
+    rgb = patches(body, legs, grass, blue)
+    running.update(rgb, np.broadcast_to(np.arange(40) < 10, (10, 40)))  # the body alone
+    prompt.update(patches(body, legs, grass, grass), np.broadcast_to(np.arange(40) < 20, (10, 40)))  # body and legs
+    alone, mixed = running.log_ratio(rgb), running.log_ratio(rgb, prompt, 0.5)
+    assert alone[0, 15] < -2 and mixed[0, 15] > 0  # the legs: background alone, the target's side mixed
+    assert mixed[0, 5] > 2 and mixed[0, 25] < -2  # the body and the grass as before
+    assert alone[0, 35] < -5 and mixed[0, 35] < -5  # the blue: the background's, as the running model says
+
+
 def test_a_box_becomes_the_object_inside_it():
     rgb, mask = cat_on_coffee()
     ys, xs = np.nonzero(mask)
