@@ -132,3 +132,27 @@ def test_the_score_rho_says_whether_low_scores_mark_the_worse_frames():
     rows += [dict(tally([0.7] * 4).row(5), method="ours"), dict(bench.refused_row(ValueError("x")), method="ours")]
     summary = bench.summarise(rows)["ours"]
     assert summary["score_rho"] == 0.0 and summary["score_rho_clips"] == 2
+
+
+def test_nudged_boxes_track_each_clip_from_boxes_a_few_pixels_off(make_footage, make_truth_track, monkeypatch, capsys):
+    # One box per clip is one draw; --nudged also tracks from three boxes off it and reports the mean.
+    prompts = []
+
+    def track(path, prompt, backend):
+        prompts.append(prompt)
+        return make_truth_track(True) if prompt.boxes[0].x1 == 20 else make_truth_track(True, hidden_score=0.1)
+
+    monkeypatch.setattr(bench, "track_video", track)
+    folder = make_footage("moving").parent
+    assert bench.main([str(folder), "--clips", "moving", "--skip-baselines", "--nudged", "--table"]) == 0
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    boxes = [(b.x1, b.y1, b.x2, b.y2) for p in prompts[1:] for b in p.boxes]  # the first is the warm-up's
+    assert boxes == [(20, 40, 50, 70), (16, 36, 54, 74), (23, 43, 47, 67), (23, 37, 53, 67)]
+    (ours,) = result["rows"]
+    # The protocol's box gives the perfect track; the three others one hidden throughout.
+    assert ours["j"] == 1.0 and ours["j_boxes"] == [1.0, 0.0, 0.0, 0.0] and ours["j_over_boxes"] == 0.25
+    assert result["summary"]["all"]["ours"]["j_over_boxes"] == 0.25
+    assert "J 4 boxes" in err and "| 0.250 |" in err
+    assert bench.main([str(folder), "--clips", "moving", "--skip-baselines"]) == 0
+    assert "j_boxes" not in json.loads(capsys.readouterr().out)["rows"][0]
