@@ -82,13 +82,20 @@ class Prompt:
                 )
         boxes = []
         for b in self.boxes:
-            x1, y1, x2, y2 = max(b.x1, 0.0), max(b.y1, 0.0), min(b.x2, float(width)), min(b.y2, float(height))
-            if not (x1 < x2 and y1 < y2 and 0 <= b.frame < frame_count):
+            on = clip_box(b.x1, b.y1, b.x2, b.y2, width, height)
+            if on is None or not 0 <= b.frame < frame_count:
                 raise TrackError(
                     f"The box on frame {b.frame} is outside the video ({width}x{height}, {frame_count} frames)."
                 )
-            boxes.append(BoxPrompt(x1, y1, x2, y2, b.frame))
+            boxes.append(BoxPrompt(*on, b.frame))
         return replace(self, boxes=tuple(boxes))
+
+
+def clip_box(x1: float, y1: float, x2: float, y2: float, width: int, height: int) -> tuple[float, float, float, float] | None:
+    """The box ``[x1, y1, x2, y2]`` clipped to a ``width`` x ``height`` frame; None when nothing of
+    it is on the frame. A box drawn past the frame's edge still says where the product is."""
+    x1, y1, x2, y2 = max(x1, 0.0), max(y1, 0.0), min(x2, float(width)), min(y2, float(height))
+    return (x1, y1, x2, y2) if x1 < x2 and y1 < y2 else None
 
 
 def parse_point(text: str) -> PointPrompt:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from highlighter import media
 from highlighter.errors import HighlighterError
-from highlighter.track.prompt import Prompt
+from highlighter.track.prompt import Prompt, clip_box
 from webapp.videos import dispatch, products, quotas, storage
 from webapp.videos.models import JobStatus, Product, RenderJob, StoredObject, TrackJob, Video, video_prefix
 
@@ -230,11 +230,10 @@ def _clicks(video: Video, frame: int, points, boxes) -> tuple[list, list]:
         x1, y1, x2, y2 = (_number(v, "A box corner") for v in b)
         if not (x1 < x2 and y1 < y2):
             raise ValidationError("A box goes from its top-left corner to its bottom-right corner.")
-        # A box that runs past the frame's edge still says where the product is: it is clipped.
-        x1, y1, x2, y2 = max(x1, 0.0), max(y1, 0.0), min(x2, float(width)), min(y2, float(height))
-        if not (x1 < x2 and y1 < y2):
+        on = clip_box(x1, y1, x2, y2, width, height)
+        if on is None:
             raise ValidationError(f"The box is outside the video ({width}x{height}): draw it around the product.")
-        clean_boxes.append([x1, y1, x2, y2, frame])
+        clean_boxes.append([*on, frame])
     return clean_points, clean_boxes
 
 
