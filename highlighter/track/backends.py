@@ -7,6 +7,11 @@ Each is built with ``(prompt, info)`` and streams one ``FrameTrack`` per frame f
    holding only the compact track frames (COCO RLE) until they can be yielded in order;
 3. track forwards from the initial frame to the end.
 
+The ``memory`` backend first looks on the start frame for lookalikes that appearance cannot tell
+from the target (of its paint and size, ``joint.lookalikes_of``); when there are any, it follows
+them beside the target as products of their own (``joint.JointTracker``, KeepTrack's idea) and
+yields the target's track alone.
+
 Frames are analysed at a working resolution (long side at most ``max_side`` pixels); masks are
 scaled back to the video's size before encoding.
 """
@@ -30,7 +35,8 @@ from highlighter.track.frames import FrameSource, work_size
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import InitialTarget, find_initial_target
 from highlighter.track.memory import DistractorMemory, TargetMemory
-from highlighter.track.prompt import Prompt
+from highlighter.track.parts import Candidate
+from highlighter.track.prompt import BoxPrompt, Prompt
 from highlighter.track.propagation import LabelPropagator
 from highlighter.track.proposals import ColourSegmentProposer
 from highlighter.track.shots import CutWalk
@@ -108,6 +114,10 @@ class _StreamingTracker:
         init = find_initial_target(source, self.info.frame_count, self.proposer, self.grounder, self.embedder)
         key = init.frame.index
         self._meta.update({"init_frame": key, "init_score": round(init.score, 3)})
+        lookalikes = self.lookalikes(init)
+        if lookalikes:
+            yield from self._with_lookalikes(video_path, init, lookalikes, analysed)
+            return
         events: list[tuple[int, str]] = []
         if key > 0:
             # Backwards first: frames before the key frame must be yielded before it.
@@ -126,6 +136,39 @@ class _StreamingTracker:
             yield done(self._frame_track(frame.index, *controller.step(frame, walk.step(frame.rgb, frame.index))))
         events += getattr(controller, "events", [])
         self._meta["events"] = sorted(events)
+
+    def lookalikes(self, init: InitialTarget) -> list[Candidate]:
+        """Regions on the start frame to follow beside the target (none: the target alone)."""
+        return []
+
+    def _with_lookalikes(
+        self, video_path: str | Path, init: InitialTarget, lookalikes: list[Candidate], analysed: Callable[[int], Any] | None
+    ) -> Iterator[FrameTrack]:
+        """The target's frames when it is followed jointly with ``lookalikes`` (``joint.JointTracker``,
+        each lookalike a product of its own from its region on the start frame); only the target's
+        track is yielded."""
+        from highlighter.track.joint import JointTracker
+        from highlighter.track.product import Product
+
+        key = init.frame.index
+        sx, sy = self.info.width / self.work_size[0], self.info.height / self.work_size[1]
+        products, inits, boxes = [Product("target", "", self.prompt)], [init], []
+        for k, c in enumerate(lookalikes, 1):
+            x, y, w, h = c.box
+            box = [round(x * sx), round(y * sy), round((x + w) * sx), round((y + h) * sy)]
+            products.append(Product(f"lookalike-{k}", "", Prompt(boxes=(BoxPrompt(*box, key),))))
+            inits.append(InitialTarget(init.frame, c, 1.0))
+            boxes.append(box)
+        joint = JointTracker(products, self.info)
+        stream = joint.track(video_path, analysed, inits=inits)
+        try:
+            for row in stream:
+                yield row[0]
+        finally:
+            stream.close()
+        self._cuts |= joint.cut_frames
+        self._meta["events"] = joint.object_meta[0].get("events", [])
+        self._meta["lookalikes"] = boxes
 
     def _frame_track(self, index: int, mask: np.ndarray | None, score: float) -> FrameTrack:
         time = index / self.fps
@@ -149,6 +192,13 @@ class MemoryTracker(_StreamingTracker):
 
     def make_controller(self, init: InitialTarget) -> TargetController:
         return memory_controller(self.proposer, self.grounder, self.make_propagator(), self.embedder, self.settings, init)
+
+    def lookalikes(self, init: InitialTarget) -> list[Candidate]:
+        """Lookalikes of the target's paint and size on its start frame (``joint.lookalikes_of``),
+        followed beside it: appearance cannot tell them from it."""
+        from highlighter.track.joint import lookalikes_of
+
+        return lookalikes_of(init.frame, init.candidate, self.proposer)
 
 
 class PropagationTracker(_StreamingTracker):

@@ -50,6 +50,12 @@ Products know each other:
   crossing's peak (said "not visible", the product in front would be hidden in plain view). An
   honest "not sure" instead of a confident highlight on the other product.
 
+The same driver follows one product beside its lookalikes of the same paint (``lookalikes_of``:
+of its paint and size, apart from it on its start frame), which appearance cannot tell from it: the
+``memory`` backend finds them on a one-product track's start frame and follows each as a product of
+its own, keeping the target's track alone (KeepTrack's "what not to track"; docs/tracking.md,
+"Lookalikes of the target's paint followed beside it").
+
 Start frames may differ (a box on frame 40 for one product, a description found best on frame 12
 for another). The driver then decodes backwards once from the latest start frame to frame 0 (each
 product joining that pass at its own start frame) and forwards once from the earliest start
@@ -81,7 +87,7 @@ from highlighter.track.features import ImageNetFeatures
 from highlighter.track.frames import FrameSource, work_size
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import InitialTarget, initial_targets
-from highlighter.track.parts import Candidate, WorkFrame, fill_holes
+from highlighter.track.parts import Candidate, WorkFrame, box_iou, fill_holes, is_background
 from highlighter.track.product import Product
 from highlighter.track.propagation import LabelPropagator, _box
 from highlighter.track.proposals import ColourSegmentProposer
@@ -97,6 +103,8 @@ LOOK_TOLERANCE = 48  # a pixel within this (largest channel difference, 0..255) 
 SHOWS = 0.3  # a hidden product shows again where this share of its shape's pixels show it
 SHORT = 0.8  # a product apart again whose mask is under this share of its held shape is completed from it
 ONE_PAINT = 0.9  # two products whose colour histograms are this alike (Hellinger affinity) are of one paint
+LOOKALIKE_SIZE = 2.0  # a region of a product's paint is a lookalike of it when each side of its box is within this factor of the product's
+MAX_LOOKALIKES = 3  # the most lookalikes of one product followed beside it (each costs about half a product's time)
 
 
 class SharedProposer:
@@ -205,6 +213,11 @@ class JointTracker:
     def meta(self) -> dict[str, Any]:
         return {"work_size": list(self.work_size)}
 
+    @property
+    def cut_frames(self) -> set[int]:
+        """The frames a new shot starts on, found so far."""
+        return set(self._cuts)
+
     def shots(self, frame_count: int) -> list[list[int]]:
         starts = [0, *sorted(c for c in self._cuts if 0 < c < frame_count)]
         ends = [s - 1 for s in starts[1:]] + [frame_count - 1]
@@ -212,15 +225,22 @@ class JointTracker:
 
     # -- the passes -----------------------------------------------------------------------------
 
-    def track(self, video_path: str | Path, analysed: Callable[[int], Any] | None = None) -> Iterator[list[FrameTrack]]:
+    def track(
+        self, video_path: str | Path, analysed: Callable[[int], Any] | None = None, inits: list[InitialTarget] | None = None
+    ) -> Iterator[list[FrameTrack]]:
+        """One row (a ``FrameTrack`` per product) per frame, in order. ``inits``: the products'
+        start targets when the caller found them already (one per product, in order)."""
         n = self.info.frame_count
         source = FrameSource(video_path, self.info, self.work_size)
-        try:
-            inits = initial_targets(source, n, self.proposer, self.grounders, self.embedder)
-        except TrackError as e:
-            if len(self.products) == 1:
-                raise
-            raise TrackError(f"{self._which_failed(source, n, e)}{e}") from e
+        if inits is None:
+            try:
+                inits = initial_targets(source, n, self.proposer, self.grounders, self.embedder)
+            except TrackError as e:
+                if len(self.products) == 1:
+                    raise
+                raise TrackError(f"{self._which_failed(source, n, e)}{e}") from e
+        else:
+            inits = list(inits)
         self._settle_starts(inits)
         starts = [t.frame.index for t in inits]
         first, last = min(starts), max(starts)
@@ -847,6 +867,40 @@ def _paint(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     x, y, w, h = (int(v) for v in _box(mask))
     hsv = cv2.cvtColor(np.ascontiguousarray(rgb[y : y + h, x : x + w]), cv2.COLOR_RGB2HSV)
     return colour_histogram(hsv[mask[y : y + h, x : x + w]])
+
+
+def lookalikes_of(frame: WorkFrame, target: Candidate, proposer: Any) -> list[Candidate]:
+    """The regions of ``frame`` that appearance cannot tell from ``target``: apart from it, of its
+    paint (colour histograms at least ``ONE_PAINT`` alike, as two products of one paint), about its
+    size (each side of the box within ``LOOKALIKE_SIZE`` of the target's), whole in the frame and
+    not background; the most alike first, at most ``MAX_LOOKALIKES``.
+
+    A lookalike of another paint is kept apart by the appearance memories; one of the same paint
+    is not (a red cup among red cups: the appearance vectors and the colour models say "the
+    target" for both, and where they touch no edge runs between them). KeepTrack (Mayer et al.,
+    ICCV 2021) keeps track of what not to track: such a lookalike is followed as a product of its
+    own, so that the joint tracker's identities, held shapes and "a pixel belongs to one product"
+    keep the target's track off it through a crossing."""
+    paint = _paint(frame.rgb, target.mask)
+    _, _, tw, th = target.box
+    found = []
+    for c in proposer.propose(frame):
+        if c.touches_border or is_background(c.box, c.area, frame.size):
+            continue
+        if np.count_nonzero(c.mask & target.mask) > 0.1 * c.area or box_iou(c.box, target.box) > 0.1:
+            continue
+        _, _, w, h = c.box
+        if not all(1 / LOOKALIKE_SIZE <= a / b <= LOOKALIKE_SIZE for a, b in ((w, tw), (h, th))):
+            continue
+        alike = float(_paint(frame.rgb, c.mask) @ paint)
+        if alike >= ONE_PAINT:
+            found.append((alike, c))
+    found.sort(key=lambda x: -x[0])
+    out: list[Candidate] = []
+    for _, c in found:  # the proposer may offer one object twice (two layers of its paint)
+        if len(out) < MAX_LOOKALIKES and all(np.count_nonzero(c.mask & o.mask) <= 0.1 * min(c.area, o.area) for o in out):
+            out.append(c)
+    return out
 
 
 def _near(a: np.ndarray, b: np.ndarray) -> bool:

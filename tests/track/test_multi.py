@@ -176,6 +176,42 @@ def test_same_coloured_products_chosen_by_boxes_keep_their_own_pixels_while_cros
         assert max(scores[i] for i in overlaps) < np.median([scores[i] for i in clear]), pid
 
 
+def test_one_product_with_a_lookalike_of_its_paint_is_followed_beside_it_and_never_swapped(twins, crossing):
+    path, truth = twins
+    track = track_video(path, Prompt(boxes=(truth.box(0, 0),)))
+    # The other red product, found on the start frame, was followed as a product of its own
+    # (KeepTrack); the track file still holds the one product.
+    assert track.ids == [track.objects[0].id] and len(track.objects) == 1
+    (box,) = track.meta["lookalikes"]
+    other = mask_box(truth.mask(1, 0))
+    assert abs(box[0] - other[0]) <= 4 and abs(box[2] - (other[0] + other[2])) <= 4
+    assert ious(track, track.ids[0], truth, 0).mean() > 0.8
+    for i in range(truth.frame_count):
+        mask = track.mask(i)
+        assert np.count_nonzero(mask & truth.mask(1, i)) < 0.5 * max(1, np.count_nonzero(mask)), i
+    # Another paint is kept apart by appearance: nothing is followed beside the target.
+    path, truth = crossing
+    assert "lookalikes" not in track_video(path, Prompt(boxes=(truth.box(1, 0),))).meta
+
+
+def test_a_lookalike_is_a_region_of_the_target_s_paint_and_size_apart_from_it():
+    from highlighter.track.joint import lookalikes_of
+    from highlighter.track.parts import Candidate, WorkFrame
+    from highlighter.track.proposals import ColourSegmentProposer
+
+    rgb = np.full((120, 200, 3), (90, 110, 100), np.uint8)  # a muted green wall
+    red, blue = (200, 30, 40), (40, 60, 200)
+    rgb[20:50, 20:50] = red  # the target
+    rgb[60:90, 70:110] = red  # the same paint, about its size: a lookalike
+    rgb[20:50, 140:170] = blue  # about its size, another paint
+    rgb[95:118, 120:199] = red  # the same paint, too long
+    rgb[0:25, 75:105] = red  # the same paint and size, cut by the frame's edge
+    target = np.zeros(rgb.shape[:2], bool)
+    target[20:50, 20:50] = True
+    found = lookalikes_of(WorkFrame(0, rgb), Candidate.from_mask(target), ColourSegmentProposer())
+    assert [c.box for c in found] == [(70.0, 60.0, 40.0, 30.0)]
+
+
 def test_one_product_in_a_list_is_the_one_product_tracker(crossing):
     path, truth = crossing
     prompt = Prompt(boxes=(truth.box(1, 10),))
