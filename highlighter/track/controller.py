@@ -68,6 +68,7 @@ from highlighter.track.parts import (
     Propagator,
     Proposer,
     WorkFrame,
+    apart,
     box_iou,
     box_mask_agreement,
     is_background,
@@ -467,7 +468,7 @@ class TargetController:
         # Each embedding costs a network pass: the propagator's own finds when it has them, else
         # every class-agnostic proposal.
         for c in search(frame) if search is not None else self.proposer.propose(frame):
-            if box_iou(c.box, target.box) > 0.1 or np.count_nonzero(c.mask & target.mask) > 0.1 * c.area:
+            if not apart(c, target):
                 continue
             if remember is not None:  # a wall of the target's colour is a counter-example too
                 remember(frame, c.mask, target.mask)

@@ -87,7 +87,7 @@ from highlighter.track.features import ImageNetFeatures
 from highlighter.track.frames import FrameSource, work_size
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import InitialTarget, initial_targets
-from highlighter.track.parts import Candidate, WorkFrame, box_iou, fill_holes, is_background
+from highlighter.track.parts import Candidate, WorkFrame, apart, fill_holes, is_background
 from highlighter.track.product import Product
 from highlighter.track.propagation import LabelPropagator, _box
 from highlighter.track.proposals import ColourSegmentProposer
@@ -887,7 +887,7 @@ def lookalikes_of(frame: WorkFrame, target: Candidate, proposer: Any) -> list[Ca
     for c in proposer.propose(frame):
         if c.touches_border or is_background(c.box, c.area, frame.size):
             continue
-        if np.count_nonzero(c.mask & target.mask) > 0.1 * c.area or box_iou(c.box, target.box) > 0.1:
+        if not apart(c, target):
             continue
         _, _, w, h = c.box
         if not all(1 / LOOKALIKE_SIZE <= a / b <= LOOKALIKE_SIZE for a, b in ((w, tw), (h, th))):

@@ -129,6 +129,13 @@ def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def apart(region: Candidate, target: Candidate) -> bool:
+    """Whether ``region`` lies apart from ``target``: their boxes barely overlap (IoU at most 0.1)
+    and at most a tenth of the region is the target's (DAM4SAM's "apart" is box IoU 0.7; here
+    stricter, so the target's own parts never count as something else)."""
+    return box_iou(region.box, target.box) <= 0.1 and np.count_nonzero(region.mask & target.mask) <= 0.1 * region.area
+
+
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two bool masks of one size; 0 when both are empty."""
     union = np.count_nonzero(a | b)

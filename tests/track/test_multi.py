@@ -181,7 +181,7 @@ def test_one_product_with_a_lookalike_of_its_paint_is_followed_beside_it_and_nev
     track = track_video(path, Prompt(boxes=(truth.box(0, 0),)))
     # The other red product, found on the start frame, was followed as a product of its own
     # (KeepTrack); the track file still holds the one product.
-    assert track.ids == [track.objects[0].id] and len(track.objects) == 1
+    assert len(track.objects) == 1
     (box,) = track.meta["lookalikes"]
     other = mask_box(truth.mask(1, 0))
     assert abs(box[0] - other[0]) <= 4 and abs(box[2] - (other[0] + other[2])) <= 4
