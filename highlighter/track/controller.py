@@ -19,7 +19,13 @@ Per frame, while it follows the target:
    like a known lookalike than the target, or under the absolute appearance floor, is dropped;
    the floor spares a mask the propagation is sure of when every other product of a joint run is
    followed apart from it (a look changed by the light or a turn, nothing known under the mask:
-   the track goes on, its confidence low). Before the checks, the objects the
+   the track goes on, its confidence low). A mask that passes every check but would no longer
+   pass re-identification (a doubt, weaker than a drift: the mask may have stayed on something
+   of the target's paint that the target passed, a poster it crossed) looks again too, but only
+   a region that passes re-identification, looks more like the target than the mask and is not
+   the mask's own region (IoU under 0.5) takes over; otherwise the mask stands, its confidence
+   low. This is the global re-detection long-term trackers run when their verifier's score
+   falls (LTMU, Dai et al., CVPR 2020). Before the checks, the objects the
    chosen mask holds (separate pieces, and objects that touch: ``_pieces``) that look more like a
    known lookalike than like the target, or alone fail the drift bar while another passes, are
    dropped (a lookalike that crossed in front of the target leaves the mask on both once they
@@ -278,6 +284,20 @@ class TargetController:
             or (bool(len(self.distractors)) and ref is not None and best.area > s.max_size * ref)
         )
         disagree = trusted and not best.touches_border and box_mask_agreement(prior, best.box, best.area) < s.min_agreement
+        typical = self._typical_similarity()
+        if not (unlike or nearer_lookalike or grown or disagree) and typical is not None and sim_t < s.reid_ratio * typical:
+            # Still like the target, but no longer enough to pass re-identification: the track may
+            # have stayed on something the target passed (a poster of its paint, where a merged
+            # mask was held) while the target went on. A region that passes re-identification
+            # (no lower bar near the prior: the doubt is weaker than a drift) and looks more like
+            # the target than the mask takes over; otherwise the mask stands, its confidence low.
+            found = self._find(frame, near=prior, min_share=s.min_drift_partial,
+                               max_share=s.max_size if len(self.distractors) else s.max_redetect)  # fmt: skip
+            if found is not None and found.embedding is not None:
+                sim_found = self.memory.similarity(found.embedding)
+                if mask_iou(found.mask, best.mask) < 0.5 and sim_found > sim_t + s.reid_margin:
+                    return Decision("take", found, sim_found)
+            return Decision("accept", best, sim_t)
         if unlike or nearer_lookalike or grown or disagree:
             # Near the followed mask but apart from it, a region that looks more like the target
             # than the mask does and would pass as the followed target is the better of the two

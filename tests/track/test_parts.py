@@ -428,6 +428,33 @@ def test_a_mask_grown_past_the_usual_size_with_a_lookalike_known_is_looked_at_ag
         assert decision.kind == "take" and iou(decision.mask, own) > 0.9
 
 
+@pytest.mark.parametrize(
+    ("held", "elsewhere", "taken"),
+    [(0.85, 0.97, True), (0.85, 0.88, False), (0.95, 0.99, False)],
+)
+def test_a_mask_that_would_fail_re_identification_gives_way_to_a_region_that_passes_it(monkeypatch, held, elsewhere, taken):
+    # The product passed in front of a poster of its paint and the mask stayed on the poster: it
+    # still passes the drift bar (0.8), so no drift check fires, but it would no longer pass
+    # re-identification (0.9). A region apart from it that passes re-identification and looks
+    # more like the product (0.97) takes over; one under the bar (0.88) does not, and a mask that
+    # would pass re-identification itself (0.95) is not doubted.
+    frame, own, controller = settled_controller()  # drift bar 0.8, re-identification 0.9
+    proto = controller.memory.prototypes[0]
+    region = Candidate.from_mask(mask_of(obj("red", "rect", 250, 140)))
+    looks = {region.box: vector_alike(proto, elsewhere)}
+    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: looks.get(c.box, vector_alike(proto, held)))
+    monkeypatch.setattr(controller.propagator, "search", lambda f: [])
+    monkeypatch.setattr(controller.propagator, "support", lambda f, m: 1.0)
+    monkeypatch.setattr(controller.proposer, "propose", lambda f: [region])
+    decision = controller._choose(frame, Followed(None, False, [Candidate.from_mask(own)]))
+    if taken:
+        assert decision.kind == "take" and decision.candidate is region
+        assert decision.similarity == pytest.approx(elsewhere, abs=1e-4)
+    else:
+        assert decision.kind == "accept" and np.array_equal(decision.mask, own)
+        assert decision.similarity == pytest.approx(held, abs=1e-4)
+
+
 def test_touching_objects_of_one_mask_are_told_apart_where_it_narrows():
     square = np.zeros((100, 200), bool)
     square[30:70, 20:60] = True
