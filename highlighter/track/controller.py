@@ -83,6 +83,7 @@ from highlighter.track.parts import (
 from highlighter.trackfile import mask_box
 
 log = logging.getLogger(__name__)
+_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
 @dataclass(frozen=True)
@@ -377,18 +378,22 @@ class TargetController:
     def _matching_proposals(self, frame: WorkFrame, candidates: list[Candidate]) -> list[Candidate]:
         """SPARROW's dual prompt, for a description: class-agnostic proposals that match the words
         and cover nearly the same region as a propagated candidate (IoU at least ``dual_overlap``)
-        join the choice with that candidate's quality: where an object's own edges bound it (a
-        product of one paint), its proposal is the crisper mask, and the appearance test decides.
-        A click or box has no words to score proposals by: there, the propagation's mask stands."""
+        are the same object outlined another way. Such a proposal joins the choice, with that
+        candidate's quality, only where its outline runs on stronger image edges than the
+        candidate's (``_edge_strength``): on a product of one paint a propagation that bled a
+        pixel or two outward loses to it, while under blur (a moving camera) the colour threshold
+        leaves out the blended rim and the propagated outline is the one on the edge. The
+        appearance test then decides. A click or box has no words to score proposals by: there,
+        the propagation's mask stands."""
         if not self.grounder.can_ground():
             return []
         out = []
         for p in self.proposer.propose(frame):
             if self.grounder.text_score(frame, p) < 0.5:
                 continue
-            overlap, quality = max((mask_iou(p.mask, c.mask), c.quality) for c in candidates)
-            if overlap >= self.settings.dual_overlap:
-                p.quality, p.source = quality, "proposal"
+            overlap, c = max(((mask_iou(p.mask, c.mask), c) for c in candidates), key=lambda t: t[0])
+            if overlap >= self.settings.dual_overlap and _edge_strength(frame, p.mask) > _edge_strength(frame, c.mask):
+                p.quality, p.source = c.quality, "proposal"
                 out.append(p)
         return out
 
@@ -690,3 +695,22 @@ def _centred_near(box: tuple[float, ...], near: tuple[float, ...], side: float =
     dx = abs(box[0] + box[2] / 2 - near[0] - near[2] / 2)
     dy = abs(box[1] + box[3] / 2 - near[1] - near[3] / 2)
     return dx <= max(near[2], side) and dy <= max(near[3], side)
+
+
+def _edge_strength(frame: WorkFrame, mask: np.ndarray) -> float:
+    """How strongly the image changes along ``mask``'s outline: the mean colour-gradient magnitude
+    (Sobel, the largest of the three channels) over the pixels within one pixel of it. Two outlines
+    of one object differ by where they run: on its edge, or a pixel or two inside (a colour
+    threshold that left out the blended rim) or outside it (a propagation that bled)."""
+    box = mask_box(mask)
+    if box is None:
+        return 0.0
+    x, y, w, h = (int(v) for v in box)
+    height, width = mask.shape
+    x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(width, x + w + 2), min(height, y + h + 2)
+    m = mask[y0:y1, x0:x1].astype(np.uint8)
+    band = cv2.dilate(m, _CROSS) != cv2.erode(m, _CROSS)
+    rgb = frame.rgb[y0:y1, x0:x1].astype(np.float32)
+    gx, gy = cv2.Sobel(rgb, cv2.CV_32F, 1, 0), cv2.Sobel(rgb, cv2.CV_32F, 0, 1)
+    magnitude = np.sqrt(gx * gx + gy * gy).max(axis=2)
+    return float(magnitude[band].mean()) if band.any() else 0.0

@@ -681,3 +681,29 @@ def test_a_piece_apart_from_the_target_goes_when_the_prompt_s_frame_says_its_col
     else:
         # Kept either way. Not to the pixel: the prompt frame's model also takes part in the cut.
         assert kept[True] > 0.5 and kept[False] > 0.5
+
+
+@pytest.mark.parametrize("blur", [True, False])
+def test_a_description_s_proposal_replaces_the_propagated_outline_only_where_its_own_runs_on_the_edge(monkeypatch, blur):
+    # SPARROW's dual prompt: a proposal that matches the words and covers nearly the propagated
+    # region is the same object, outlined another way. Blurred (a moving camera), the colour
+    # threshold leaves out the blended rim and the propagated outline runs on the edge: it stays.
+    # Sharp, with a propagation that bled two pixels outward, the proposal's outline is the edge.
+    target = obj("green", "ellipse", 150, 90, (40.0, 30.0))
+    frame = scene_frame([target])
+    own = mask_of(target)
+    if blur:
+        frame = WorkFrame(0, cv2.GaussianBlur(frame.rgb, (0, 0), 2.0))
+    controller = make_controller(frame, Candidate.from_mask(own))
+    monkeypatch.setattr(controller.grounder, "can_ground", lambda: True)
+    monkeypatch.setattr(controller.grounder, "text_score", lambda f, c: 1.0)
+    propagated = own if blur else cv2.dilate(own.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    proposal = max(ColourSegmentProposer().propose(frame), key=lambda p: iou(p.mask, own))
+    assert iou(proposal.mask, propagated) >= controller.settings.dual_overlap
+    offered = controller._matching_proposals(frame, [Candidate.from_mask(propagated, quality=0.8)])
+    if blur:
+        assert proposal.area < 0.95 * own.sum()  # the rim is missing
+        assert offered == []
+    else:
+        assert len(offered) == 1 and offered[0].source == "proposal" and offered[0].quality == 0.8
+        assert iou(offered[0].mask, own) > iou(propagated, own)
