@@ -47,8 +47,10 @@ Products know each other:
   (docs/tracking.md). Such an overlap is shown as neither's: each product still follows and
   learns its own shape there (so neither memory learns a truncated product), but its track shows
   only its own part, with its score scaled by the share it keeps, down to a sliver at a
-  crossing's peak (said "not visible", the product in front would be hidden in plain view). An
-  honest "not sure" instead of a confident highlight on the other product.
+  crossing's peak (said "not visible", the product in front would be hidden in plain view), but
+  not a speck under the smallest sliver re-detection takes (``min_partial`` of its usual area),
+  which cannot be placed on one product rather than the other. An honest "not sure" instead of a
+  confident highlight on the other product.
 
 The same driver follows one product beside its lookalikes of the same paint (``lookalikes_of``:
 of its paint and size, apart from it on its start frame), which appearance cannot tell from it: the
@@ -433,7 +435,10 @@ class JointTracker:
         out = {i: controllers[i].apply(frame, decisions[i], trimmed.get(i)) for i in active}
         self._update_shapes(frame, active, controllers, out, predicted, contacts)
         self._share(frame, active, controllers, out, fixed, decisions)
-        return _shown(out, unsure) if unsure else out
+        if not unsure:
+            return out
+        floors = {i: controllers[i].settings.min_partial * (controllers[i]._reference_area() or 0.0) for i in out}
+        return _shown(out, unsure, floors)
 
     def _reset_shapes(self) -> None:
         """Forget the shapes, velocities and depth orders (a new pass starts)."""
@@ -844,21 +849,24 @@ class JointTracker:
 
 
 def _shown(
-    out: dict[int, tuple[np.ndarray | None, float]], unsure: dict[int, np.ndarray]
+    out: dict[int, tuple[np.ndarray | None, float]], unsure: dict[int, np.ndarray], floors: dict[int, float] | None = None
 ) -> dict[int, tuple[np.ndarray | None, float]]:
     """What the track shows of each product: its mask less its ``unsure`` pixels (the overlap with
     a product of its paint), its score scaled by the share it keeps, however small that share (a
     product passing in front of one of its paint is in plain view, and the part outside the overlap
-    is the part the frame can place); not visible only when nothing is left. A product of another
-    colour in front of that overlap still shows there."""
+    is the part the frame can place); not visible when nothing is left, or less than its
+    ``floors`` pixels: the smallest sliver re-detection takes for the product (``min_partial`` of
+    its usual area), since a speck under it cannot be placed on one product rather than the other.
+    A product of another colour in front of that overlap still shows there."""
     shown = {}
     for i, (mask, score) in out.items():
         if mask is None or i not in unsure or not (mask & unsure[i]).any():
             shown[i] = (mask, score)
             continue
         sure = mask & ~unsure[i]
-        kept = np.count_nonzero(sure) / np.count_nonzero(mask)
-        shown[i] = (sure, score * kept) if kept > 0 else (None, 0.0)
+        kept = np.count_nonzero(sure)
+        floor = max(1.0, (floors or {}).get(i, 0.0))
+        shown[i] = (sure, score * kept / np.count_nonzero(mask)) if kept >= floor else (None, 0.0)
     return shown
 
 

@@ -306,6 +306,9 @@ def test_an_overlap_of_one_paint_is_shown_by_neither_product_and_only_theirs_los
     assert np.array_equal(mask, box & ~overlap) and score == pytest.approx(0.6 * 13 / 49)
     assert shown[4] == (None, 0.0)  # nothing of its own left: not visible
     assert shown[2] == (bag, 0.9) and shown[3] == (None, 0.0)  # another colour keeps the overlap
+    # A speck under the smallest sliver re-detection takes for the product (its floor) is not shown.
+    assert _shown({1: (box, 0.6)}, {1: overlap}, {1: 14.0}) == {1: (None, 0.0)}
+    assert np.array_equal(_shown({1: (box, 0.6)}, {1: overlap}, {1: 13.0})[1][0], box & ~overlap)
 
 
 @pytest.mark.parametrize(("covered", "touched"), [(False, True), (True, True), (False, False)])
