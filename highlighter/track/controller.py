@@ -285,8 +285,9 @@ class TargetController:
             or (bool(len(self.distractors)) and ref is not None and best.area > s.max_size * ref)
         )
         disagree = trusted and not best.touches_border and box_mask_agreement(prior, best.box, best.area) < s.min_agreement
+        drifted = unlike or nearer_lookalike or grown or disagree
         typical = self._typical_similarity()
-        if not (unlike or nearer_lookalike or grown or disagree) and typical is not None and sim_t < s.reid_ratio * typical:
+        if not drifted and typical is not None and sim_t < s.reid_ratio * typical:
             # Still like the target, but no longer enough to pass re-identification: the track may
             # have stayed on something the target passed (a poster of its paint, where a merged
             # mask was held) while the target went on. A region that passes re-identification
@@ -299,7 +300,7 @@ class TargetController:
                 if mask_iou(found.mask, best.mask) < 0.5 and sim_found > sim_t + s.reid_margin:
                     return Decision("take", found, sim_found)
             return Decision("accept", best, sim_t)
-        if unlike or nearer_lookalike or grown or disagree:
+        if drifted:
             # Near the followed mask but apart from it, a region that looks more like the target
             # than the mask does and would pass as the followed target is the better of the two
             # hypotheses (the mask slid onto a neighbour). Further away, or within the mask (a
