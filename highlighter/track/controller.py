@@ -31,8 +31,10 @@ Per frame, while it follows the target:
    dropped (a lookalike that crossed in front of the target leaves the mask on both once they
    part, or while they touch).
 4. Confident frames feed the target memory (DAM4SAM's size gate: within 0.7..1.4 of the recent
-   median area, not cut by the frame edge); every few frames, regions apart from the target that
-   look like it feed the distractor memory.
+   median area, not cut by the frame edge), while they are as like the prompt's view as the
+   track's views typically are or keep the shape of the last one learned that was (``_learns``:
+   a zoom feeds it, a creep into scenery of the target's paint does not); every few frames,
+   regions apart from the target that look like it feed the distractor memory.
 
 Appearance thresholds are relative: how alike two views of one object are depends on the object,
 the footage and the embedder (a flat red box is always itself; a dancer turning is not), so "no
@@ -79,6 +81,7 @@ from highlighter.track.parts import (
     box_mask_agreement,
     is_background,
     mask_iou,
+    normalised_shape,
 )
 from highlighter.trackfile import mask_box
 
@@ -132,6 +135,8 @@ class TargetController:
         self.tracking = False
         self.areas: list[int] = []
         self.similarities: list[float] = []  # of recently accepted frames to the target memory
+        self.anchor_similarities: list[float] = []  # ... and to the prompt's view (``_learns``)
+        self._anchor_shape: np.ndarray | None = None  # the last learned view's shape that was like the prompt's
         self._since_memory = 0
         self._since_scan = 0
         self.events: list[tuple[int, str]] = []  # (frame, what happened): lost, found, cut
@@ -147,6 +152,7 @@ class TargetController:
         vector = self.embedder.embed(frame, candidate)
         self.memory.add(vector, frame.index)
         self.learned.append(vector)
+        self._anchor_shape = normalised_shape(candidate.mask)
         self._acquire(frame, candidate)
         self._scan_distractors(frame, candidate)
 
@@ -410,6 +416,8 @@ class TargetController:
             self.areas = (self.areas + [cand.area])[-15:]
         self.similarities = (self.similarities + [sim_t])[-100:]
         typical = self._typical_similarity() or sim_t
+        if cand.embedding is not None:
+            self.anchor_similarities = (self.anchor_similarities + [self.memory.anchor_similarity(cand.embedding)])[-100:]
         if (
             self._since_memory >= self.settings.memory_every
             and cand.quality > 0.6
@@ -417,12 +425,32 @@ class TargetController:
             and steady
             and not cand.touches_border
             and cand.embedding is not None
+            and self._learns(cand, self.anchor_similarities[-1])
         ):
             self.memory.add(cand.embedding, frame.index)
             self.learned.append(cand.embedding)
             self._since_memory = 0
         if self._since_scan >= self.settings.distractors_every:
             self._scan_distractors(frame, cand)
+
+    def _learns(self, cand: Candidate, anchor: float) -> bool:
+        """Whether a view that passed the other learning gates joins the memory: while it is as like
+        the prompt's view as this track's views typically are (``reid_ratio`` of the upper quartile
+        of the last hundred ``anchor_similarities``), or, when it is not, while it keeps the shape of
+        the last view learned that was (``normalised_shape``, IoU at least ``dual_overlap``).
+
+        A memory updated from its own track drifts with it (the template update problem; Matthews,
+        Ishikawa and Baker, PAMI 2004, whose remedy is to update only while the first template
+        agrees): a mask creeping into a poster of its paint, a few percent a frame, stays like the
+        views learned just before it, each of them a little further from the product. The first
+        view alone cannot tell that creep from a zoom or a change of light, which drift from it
+        too; the shape can: a zoom keeps it, a creep grows a part the product's shape did not have."""
+        assert self._anchor_shape is not None, "start() sets the prompt's shape"
+        shape = normalised_shape(cand.mask)
+        if anchor >= self.settings.reid_ratio * float(np.percentile(self.anchor_similarities, 75)):
+            self._anchor_shape = shape
+            return True
+        return mask_iou(shape, self._anchor_shape) >= self.settings.dual_overlap
 
     def _acquire(self, frame: WorkFrame, cand: Candidate) -> None:
         self._after_cut = False

@@ -87,6 +87,10 @@ class TargetMemory:
             return 0.0
         return float(np.max(self.prototypes @ vector))
 
+    def anchor_similarity(self, vector: np.ndarray) -> float:
+        """Cosine similarity to the pinned first vector (the prompt's view); 0.0 when empty."""
+        return float(self._vectors[0] @ vector) if self._vectors else 0.0
+
     def copy(self) -> TargetMemory:
         other = TargetMemory(self.k, self.capacity)
         other._vectors, other._frames = list(self._vectors), list(self._frames)

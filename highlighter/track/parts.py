@@ -142,6 +142,26 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return np.count_nonzero(a & b) / union if union else 0.0
 
 
+SHAPE_SIDE = 64  # the side of ``normalised_shape``'s canvas
+
+
+def normalised_shape(mask: np.ndarray) -> np.ndarray:
+    """``mask``'s shape apart from where it is and how big: the mask moved so that its centroid is
+    the centre of a ``SHAPE_SIDE`` square canvas and scaled so that its area is a sixteenth of it
+    (a square would span a quarter of the side). The IoU of two of them is 1 for a mask and its
+    zoom, and falls as one of them grows a part the other has not. All-False for an empty mask."""
+    ys, xs = np.nonzero(mask)
+    canvas = np.zeros((SHAPE_SIDE, SHAPE_SIDE), bool)
+    if ys.size == 0:
+        return canvas
+    scale = SHAPE_SIDE / 4 / np.sqrt(ys.size)
+    centre = SHAPE_SIDE / 2
+    warp = np.array([[scale, 0.0, centre - scale * xs.mean()], [0.0, scale, centre - scale * ys.mean()]])
+    # bilinear over a 0/255 image: a canvas pixel is kept where at least half of it is covered
+    moved = cv2.warpAffine(mask.astype(np.uint8) * 255, warp, (SHAPE_SIDE, SHAPE_SIDE), flags=cv2.INTER_LINEAR)
+    return moved >= 128
+
+
 def box_mask_agreement(box: tuple[float, ...], mask_box: tuple[float, ...], mask_area: float) -> float:
     """SPARROW's box-mask consistency: ``0.8 * IoU(box, bbox(mask)) + 0.2 / (1 + |log(mask_area / box_area)|)``.
 

@@ -20,7 +20,7 @@ from highlighter.track.frames import FrameSource
 from highlighter.track.grounding import CueGrounder, shape_word
 from highlighter.track.kalman import KalmanBoxFilter
 from highlighter.track.memory import DistractorMemory, TargetMemory, kmeans_medoids
-from highlighter.track.parts import Candidate, WorkFrame, box_mask_agreement
+from highlighter.track.parts import SHAPE_SIDE, Candidate, WorkFrame, box_mask_agreement, mask_iou, normalised_shape
 from highlighter.track.prompt import Prompt
 from highlighter.track.propagation import LabelPropagator, PropagationSettings
 from highlighter.track.segment import ColourLikelihood
@@ -707,3 +707,44 @@ def test_a_description_s_proposal_replaces_the_propagated_outline_only_where_its
     else:
         assert len(offered) == 1 and offered[0].source == "proposal" and offered[0].quality == 0.8
         assert iou(offered[0].mask, own) > iou(propagated, own)
+
+
+def test_a_shape_apart_from_where_it_is_and_how_big():
+    box = np.zeros((180, 320), bool)
+    box[50:80, 100:120] = True
+    zoomed = np.zeros((180, 320), bool)
+    zoomed[20:80, 200:240] = True  # twice the sides, elsewhere
+    grown = box.copy()
+    grown[60:75, 120:130] = True  # a part the box did not have (a quarter of its area)
+    shape = normalised_shape(box)
+    assert shape.sum() == pytest.approx(SHAPE_SIDE**2 / 16, rel=0.1)
+    assert mask_iou(shape, normalised_shape(zoomed)) > 0.95
+    assert mask_iou(shape, normalised_shape(grown)) < 0.8
+    assert not normalised_shape(np.zeros((180, 320), bool)).any()
+
+
+@pytest.mark.parametrize(
+    ("anchor", "shape", "learned"),
+    [(0.95, "grown", True), (0.7, "zoomed", True), (0.7, "grown", False)],
+)
+def test_a_view_unlike_the_prompt_s_is_learned_only_where_it_keeps_the_learned_shape(anchor, shape, learned):
+    # A confident view that passes every other learning gate. As like the prompt's view as the
+    # track's views were, it is learned whatever its shape; drifted from it (0.7 against a
+    # history of 1.0), it is learned as a zoom (same shape, 1.3 times the area) and not as a mask
+    # that took in a part the product did not have (a creep into something of its paint).
+    frame, own, controller = settled_controller()
+    controller.anchor_similarities = [1.0] * 10
+    controller._since_memory, controller._since_scan = controller.settings.memory_every, 0
+    view = vector_alike(controller.memory.prototypes[0], anchor)
+    if shape == "zoomed":
+        mask = cv2.resize(own.astype(np.uint8), None, fx=1.14, fy=1.14, interpolation=cv2.INTER_NEAREST)[:180, :320] > 0
+    else:
+        rows, cols = np.nonzero(own)
+        mask = own.copy()
+        mask[rows.min() : rows.max() // 2 + rows.min() // 2, cols.max() : cols.max() + (cols.max() - cols.min()) // 2] = True
+    cand = Candidate.from_mask(mask, quality=0.9, embedding=view)
+    assert 1.2 < cand.area / own.sum() < 1.4  # within the learning gates' steady size
+    before = len(controller.memory)
+    controller._accept(frame, cand, 1.0)
+    assert len(controller.memory) == before + learned
+    assert controller.anchor_similarities[-1] == pytest.approx(anchor)
