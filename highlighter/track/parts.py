@@ -157,7 +157,8 @@ def normalised_shape(mask: np.ndarray) -> np.ndarray:
     scale = SHAPE_SIDE / 4 / np.sqrt(ys.size)
     centre = SHAPE_SIDE / 2
     warp = np.array([[scale, 0.0, centre - scale * xs.mean()], [0.0, scale, centre - scale * ys.mean()]])
-    # bilinear over a 0/255 image: a canvas pixel is kept where at least half of it is covered
+    # a canvas pixel is kept where the mask, bilinear between the four pixels nearest its centre,
+    # is at least half on; a strand thinner than 1 / scale pixels may fall between canvas pixels
     moved = cv2.warpAffine(mask.astype(np.uint8) * 255, warp, (SHAPE_SIDE, SHAPE_SIDE), flags=cv2.INTER_LINEAR)
     return moved >= 128
 
