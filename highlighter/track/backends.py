@@ -8,9 +8,10 @@ Each is built with ``(prompt, info)`` and streams one ``FrameTrack`` per frame f
 3. track forwards from the initial frame to the end.
 
 The ``memory`` backend first looks on the start frame for lookalikes that appearance cannot tell
-from the target (of its paint and size, ``joint.lookalikes_of``); when there are any, it follows
-them beside the target as products of their own (``joint.JointTracker``, KeepTrack's idea) and
-yields the target's track alone.
+from the target (of its paint and size, ``joint.lookalikes_of``: the proposals' regions, and what
+moves on its own against the frame ``motion.GAP_SECONDS`` later, read ahead and then tracked from
+that buffer); when there are any, it follows them beside the target as products of their own
+(``joint.JointTracker``, KeepTrack's idea) and yields the target's track alone.
 
 Frames are analysed at a working resolution (long side at most ``max_side`` pixels); masks are
 scaled back to the video's size before encoding.
@@ -18,6 +19,7 @@ scaled back to the video's size before encoding.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,8 @@ from highlighter.track.frames import FrameSource, work_size
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import InitialTarget, find_initial_target
 from highlighter.track.memory import DistractorMemory, TargetMemory
-from highlighter.track.parts import Candidate
+from highlighter.track.motion import GAP_SECONDS
+from highlighter.track.parts import Candidate, WorkFrame
 from highlighter.track.prompt import BoxPrompt, Prompt
 from highlighter.track.propagation import LabelPropagator
 from highlighter.track.proposals import ColourSegmentProposer
@@ -114,31 +117,46 @@ class _StreamingTracker:
         init = find_initial_target(source, self.info.frame_count, self.proposer, self.grounder, self.embedder)
         key = init.frame.index
         self._meta.update({"init_frame": key, "init_score": round(init.score, 3)})
-        lookalikes = self.lookalikes(init)
-        if lookalikes:
-            yield from self._with_lookalikes(video_path, init, lookalikes, analysed)
-            return
-        events: list[tuple[int, str]] = []
-        if key > 0:
-            # Backwards first: frames before the key frame must be yielded before it.
+        # The frames just after the start are read ahead, to see what moves, and tracked from this
+        # buffer: each is decoded once.
+        ahead = source.forward(key + 1)
+        try:
+            gap = max(1, round(GAP_SECONDS * self.fps))
+            soon = list(itertools.islice(ahead, gap))
+            if soon:
+                later = soon[-1]
+            else:  # the start is the last frame: the one a gap before it
+                before = list(itertools.islice(source.backward(key, chunk=gap), gap))
+                later = before[-1] if before else None
+            lookalikes = self.lookalikes(init, later)
+            if lookalikes:
+                yield from self._with_lookalikes(video_path, init, lookalikes, analysed)
+                return
+            events: list[tuple[int, str]] = []
+            if key > 0:
+                # Backwards first: frames before the key frame must be yielded before it.
+                controller = self.make_controller(init)
+                walk, held = CutWalk(self.fps, init.frame.rgb, self._cuts, backward=True), []
+                for frame in source.backward(key):
+                    cut = walk.step(frame.rgb, frame.index)
+                    held.append(done(self._frame_track(frame.index, *controller.step(frame, cut))))
+                events += getattr(controller, "events", [])
+                yield from reversed(held)
+                del held
             controller = self.make_controller(init)
-            walk, held = CutWalk(self.fps, init.frame.rgb, self._cuts, backward=True), []
-            for frame in source.backward(key):
-                cut = walk.step(frame.rgb, frame.index)
-                held.append(done(self._frame_track(frame.index, *controller.step(frame, cut))))
+            yield done(self._frame_track(key, init.candidate.mask, init.score))
+            walk = CutWalk(self.fps, init.frame.rgb, self._cuts)
+            for frame in itertools.chain(soon, ahead):
+                yield done(self._frame_track(frame.index, *controller.step(frame, walk.step(frame.rgb, frame.index))))
             events += getattr(controller, "events", [])
-            yield from reversed(held)
-            del held
-        controller = self.make_controller(init)
-        yield done(self._frame_track(key, init.candidate.mask, init.score))
-        walk = CutWalk(self.fps, init.frame.rgb, self._cuts)
-        for frame in source.forward(key + 1):
-            yield done(self._frame_track(frame.index, *controller.step(frame, walk.step(frame.rgb, frame.index))))
-        events += getattr(controller, "events", [])
-        self._meta["events"] = sorted(events)
+            self._meta["events"] = sorted(events)
+        finally:
+            ahead.close()
 
-    def lookalikes(self, init: InitialTarget) -> list[Candidate]:
-        """Regions on the start frame to follow beside the target (none: the target alone)."""
+    def lookalikes(self, init: InitialTarget, later: WorkFrame | None) -> list[Candidate]:
+        """Regions on the start frame to follow beside the target (none: the target alone);
+        ``later``: a frame ``motion.GAP_SECONDS`` after the start frame (before it at the video's
+        end; None in a one-frame video), to see what moves."""
         return []
 
     def _with_lookalikes(
@@ -193,12 +211,13 @@ class MemoryTracker(_StreamingTracker):
     def make_controller(self, init: InitialTarget) -> TargetController:
         return memory_controller(self.proposer, self.grounder, self.make_propagator(), self.embedder, self.settings, init)
 
-    def lookalikes(self, init: InitialTarget) -> list[Candidate]:
-        """Lookalikes of the target's paint and size on its start frame (``joint.lookalikes_of``),
-        followed beside it: appearance cannot tell them from it."""
+    def lookalikes(self, init: InitialTarget, later: WorkFrame | None) -> list[Candidate]:
+        """Lookalikes of the target's paint and size on its start frame (``joint.lookalikes_of``,
+        with what moves between it and ``later``), followed beside it: appearance cannot tell them
+        from it."""
         from highlighter.track.joint import lookalikes_of
 
-        return lookalikes_of(init.frame, init.candidate, self.proposer)
+        return lookalikes_of(init.frame, init.candidate, self.proposer, later)
 
 
 class PropagationTracker(_StreamingTracker):

@@ -66,11 +66,19 @@ class AppearanceEmbedder:
         return crop, small if small.any() else np.ones_like(small), (x0, y0, x1, y1)
 
 
+COLOUR_BINS = 54  # 18 hues x 3 saturations
+
+
+def colour_bins(hsv: np.ndarray) -> np.ndarray:
+    """Each OpenCV HSV pixel's colour bin (``(..., 3)`` in, ``...`` out): 18 hues x 3 saturations."""
+    hue = (hsv[..., 0].astype(np.int32) * 18) // 180
+    return hue * 3 + np.minimum(hsv[..., 1].astype(np.int32) * 3 // 256, 2)
+
+
 def colour_histogram(hsv: np.ndarray) -> np.ndarray:
-    """Unit-length Hellinger histogram of ``(n, 3)`` OpenCV HSV pixels: 18 hues x 3 saturations, 4 values."""
-    hue = (hsv[:, 0].astype(np.int32) * 18) // 180
-    sat = np.minimum(hsv[:, 1].astype(np.int32) * 3 // 256, 2)
-    colour = np.bincount(hue * 3 + sat, minlength=54).astype(np.float64)
+    """Unit-length Hellinger histogram of ``(n, 3)`` OpenCV HSV pixels: 18 hues x 3 saturations
+    (``colour_bins``), 4 values."""
+    colour = np.bincount(colour_bins(hsv), minlength=COLOUR_BINS).astype(np.float64)
     value = np.bincount(np.minimum(hsv[:, 2].astype(np.int32) * 4 // 256, 3), minlength=4).astype(np.float64)
     return _unit(np.sqrt(np.r_[colour, 0.5 * value] / max(1, len(hsv))))
 

@@ -84,11 +84,12 @@ from highlighter.errors import TrackError
 from highlighter.media import VideoInfo
 from highlighter.track.backends import NO_CUE_MESSAGE, memory_controller
 from highlighter.track.controller import ControllerSettings, Decision, TargetController
-from highlighter.track.embedding import AppearanceEmbedder, colour_histogram
+from highlighter.track.embedding import COLOUR_BINS, AppearanceEmbedder, colour_bins, colour_histogram
 from highlighter.track.features import ImageNetFeatures
 from highlighter.track.frames import FrameSource, work_size
 from highlighter.track.grounding import CueGrounder
 from highlighter.track.initialise import InitialTarget, initial_targets
+from highlighter.track.motion import MIN_SHIFT, motion_field
 from highlighter.track.parts import Candidate, WorkFrame, apart, fill_holes, is_background
 from highlighter.track.product import Product
 from highlighter.track.propagation import LabelPropagator, _box
@@ -107,6 +108,7 @@ SHORT = 0.8  # a product apart again whose mask is under this share of its held 
 ONE_PAINT = 0.9  # two products whose colour histograms are this alike (Hellinger affinity) are of one paint
 LOOKALIKE_SIZE = 2.0  # a region of a product's paint is a lookalike of it when each side of its box is within this factor of the product's
 MAX_LOOKALIKES = 3  # the most lookalikes of one product followed beside it (each costs about half a product's time)
+PAINT_SHARE = 0.05  # a pixel is of a product's paint when its colour bin holds this share of the product's pixels
 
 
 class SharedProposer:
@@ -877,7 +879,7 @@ def _paint(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return colour_histogram(hsv[mask[y : y + h, x : x + w]])
 
 
-def lookalikes_of(frame: WorkFrame, target: Candidate, proposer: Any) -> list[Candidate]:
+def lookalikes_of(frame: WorkFrame, target: Candidate, proposer: Any, later: WorkFrame | None = None) -> list[Candidate]:
     """The regions of ``frame`` that appearance cannot tell from ``target``: apart from it, of its
     paint (colour histograms at least ``ONE_PAINT`` alike, as two products of one paint), about its
     size (each side of the box within ``LOOKALIKE_SIZE`` of the target's), whole in the frame and
@@ -888,27 +890,72 @@ def lookalikes_of(frame: WorkFrame, target: Candidate, proposer: Any) -> list[Ca
     target" for both, and where they touch no edge runs between them). KeepTrack (Mayer et al.,
     ICCV 2021) keeps track of what not to track: such a lookalike is followed as a product of its
     own, so that the joint tracker's identities, held shapes and "a pixel belongs to one product"
-    keep the target's track off it through a crossing."""
+    keep the target's track off it through a crossing.
+
+    The proposals are of one frame: a lookalike touching scenery of its paint (a blue box sliding
+    along a blue stripe) is one region with it. With ``later`` (a frame ``motion.GAP_SECONDS``
+    after ``frame``, or before it), the pixels of the target's paint that move on their own
+    between the two are regions too (``moving_lookalikes``)."""
     paint = _paint(frame.rgb, target.mask)
-    _, _, tw, th = target.box
-    found = []
-    for c in proposer.propose(frame):
-        if c.touches_border or is_background(c.box, c.area, frame.size):
-            continue
-        if not apart(c, target):
-            continue
-        _, _, w, h = c.box
-        if not all(1 / LOOKALIKE_SIZE <= a / b <= LOOKALIKE_SIZE for a, b in ((w, tw), (h, th))):
-            continue
-        alike = float(_paint(frame.rgb, c.mask) @ paint)
-        if alike >= ONE_PAINT:
-            found.append((alike, c))
+    found = [(float(_paint(frame.rgb, c.mask) @ paint), c) for c in proposer.propose(frame) if _could_be_lookalike(c, target, frame)]
+    found = [(alike, c) for alike, c in found if alike >= ONE_PAINT]
     found.sort(key=lambda x: -x[0])
     out: list[Candidate] = []
     for _, c in found:  # the proposer may offer one object twice (two layers of its paint)
         if len(out) < MAX_LOOKALIKES and all(np.count_nonzero(c.mask & o.mask) <= 0.1 * min(c.area, o.area) for o in out):
             out.append(c)
+    if later is not None and len(out) < MAX_LOOKALIKES:
+        out += moving_lookalikes(frame, later, target, out)[: MAX_LOOKALIKES - len(out)]
     return out
+
+
+def moving_lookalikes(frame: WorkFrame, later: WorkFrame, target: Candidate, known: list[Candidate]) -> list[Candidate]:
+    """Regions of ``frame`` of the target's paint that move on their own between ``frame`` and
+    ``later`` (``motion.motion_field``) and move apart from their surround by ``motion.MIN_SHIFT``,
+    as ``lookalikes_of`` asks of a region (apart from the target, of its paint and size, whole in
+    the frame, not background), and apart from the ``known`` lookalikes; the most alike first.
+
+    A pixel is of the target's paint when its colour's bin (``embedding.colour_histogram``'s hue
+    and saturation) holds at least ``PAINT_SHARE`` of the target's pixels. A region found so is
+    the part of a product that moved and showed its paint: a product sliding along a stripe of its
+    paint is found, the stripe is not."""
+    field = motion_field(frame.grey, later.grey)
+    moving = field.moving() & _of_paint(frame.rgb, target.mask)
+    # Specks of noise off, gaps within one product's flow closed.
+    moving = cv2.morphologyEx(moving.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    moving = cv2.morphologyEx(moving, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    count, labels = cv2.connectedComponents(moving, connectivity=8)
+    paint = _paint(frame.rgb, target.mask)
+    found = []
+    for k in range(1, count):
+        c = Candidate.from_mask(labels == k, source="motion")
+        if c is None or not _could_be_lookalike(c, target, frame):
+            continue
+        if any(np.count_nonzero(c.mask & o.mask) > 0.1 * c.area for o in known):
+            continue
+        alike = float(_paint(frame.rgb, c.mask) @ paint)
+        if alike >= ONE_PAINT and field.surround_shift(c.mask) >= MIN_SHIFT:
+            found.append((alike, c))
+    found.sort(key=lambda x: -x[0])
+    return [c for _, c in found]
+
+
+def _could_be_lookalike(c: Candidate, target: Candidate, frame: WorkFrame) -> bool:
+    """Whether region ``c`` is whole in ``frame``, not background, apart from ``target`` and about
+    its size (each side of the box within ``LOOKALIKE_SIZE`` of the target's)."""
+    if c.touches_border or is_background(c.box, c.area, frame.size) or not apart(c, target):
+        return False
+    _, _, tw, th = target.box
+    _, _, w, h = c.box
+    return all(1 / LOOKALIKE_SIZE <= a / b <= LOOKALIKE_SIZE for a, b in ((w, tw), (h, th)))
+
+
+def _of_paint(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``rgb`` whose colour bin (``colour_histogram``'s hue and saturation) holds at
+    least ``PAINT_SHARE`` of ``mask``'s pixels."""
+    bins = colour_bins(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))
+    share = np.bincount(bins[mask], minlength=COLOUR_BINS) / max(1, np.count_nonzero(mask))
+    return share[bins] >= PAINT_SHARE
 
 
 def _near(a: np.ndarray, b: np.ndarray) -> bool:

@@ -55,6 +55,17 @@ def test_a_box_on_a_later_frame_is_followed_from_the_first_frame(lookalikes_vide
     assert ious[:30].min() > 0.7  # the frames before the box belong to the same object
 
 
+def test_a_box_on_the_last_frame_is_followed_back_to_the_first(red_with_blue_video):
+    """The start is the video's last frame: what moves is seen against a frame before it."""
+    path, gt = red_with_blue_video
+    last = len(gt.boxes) - 1
+    x, y, w, h = gt.boxes[last]
+    track = track_video(path, Prompt(boxes=(BoxPrompt(x - 3, y - 3, x + w + 3, y + h + 3, last),)))
+    assert [f.index for f in track.frames] == list(range(last + 1))
+    assert track.meta["init_frame"] == last
+    assert track_ious(track, gt).min() > 0.7
+
+
 def test_a_video_is_probed_once_per_tracking_run(red_video, monkeypatch):
     """Each probe is an ffprobe process: the run's frame source passes on the one it has (a box on
     a later frame reads the video forwards twice and its frame at full size once)."""
