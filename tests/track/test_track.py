@@ -55,12 +55,39 @@ def test_a_box_on_a_later_frame_is_followed_from_the_first_frame(lookalikes_vide
     assert ious[:30].min() > 0.7  # the frames before the box belong to the same object
 
 
-def test_a_box_on_the_last_frame_is_followed_back_to_the_first(red_with_blue_video):
+def _lookalike_looks(monkeypatch) -> list[tuple[int, int | None]]:
+    """``(start frame, the frame it is compared with to see what moves)`` of each lookalike search."""
+    from highlighter.track import joint
+
+    looks, lookalikes_of = [], joint.lookalikes_of
+
+    def spy(frame, target, proposer, later=None):
+        looks.append((frame.index, None if later is None else later.index))
+        return lookalikes_of(frame, target, proposer, later)
+
+    monkeypatch.setattr(joint, "lookalikes_of", spy)
+    return looks
+
+
+def test_what_moves_is_seen_a_fifth_of_a_second_after_the_start(red_with_blue_video, monkeypatch):
+    path, gt = red_with_blue_video
+    looks = _lookalike_looks(monkeypatch)
+    x, y, w, h = gt.boxes[10]
+    track = track_video(path, Prompt(boxes=(BoxPrompt(x - 3, y - 3, x + w + 3, y + h + 3, 10),)))
+    assert looks == [(10, 15)]  # 25 fps
+    # The frames read ahead are tracked too, each once, in order.
+    assert [f.index for f in track.frames] == list(range(len(gt.boxes)))
+    assert track_ious(track, gt).min() > 0.7
+
+
+def test_a_box_on_the_last_frame_is_followed_back_to_the_first(red_with_blue_video, monkeypatch):
     """The start is the video's last frame: what moves is seen against a frame before it."""
     path, gt = red_with_blue_video
+    looks = _lookalike_looks(monkeypatch)
     last = len(gt.boxes) - 1
     x, y, w, h = gt.boxes[last]
     track = track_video(path, Prompt(boxes=(BoxPrompt(x - 3, y - 3, x + w + 3, y + h + 3, last),)))
+    assert looks == [(last, last - 5)]
     assert [f.index for f in track.frames] == list(range(last + 1))
     assert track.meta["init_frame"] == last
     assert track_ious(track, gt).min() > 0.7
