@@ -155,8 +155,9 @@ class _StreamingTracker:
 
     def lookalikes(self, init: InitialTarget, later: WorkFrame | None) -> list[Candidate]:
         """Regions on the start frame to follow beside the target (none: the target alone);
-        ``later``: a frame ``motion.GAP_SECONDS`` after the start frame (before it at the video's
-        end; None in a one-frame video), to see what moves."""
+        ``later``: the frame ``motion.GAP_SECONDS`` after the start frame, to see what moves (the
+        video's last frame when it is nearer; the frame that far before the start when the start
+        is the last frame; None in a one-frame video)."""
         return []
 
     def _with_lookalikes(
