@@ -920,7 +920,7 @@ def moving_lookalikes(frame: WorkFrame, later: WorkFrame, target: Candidate, kno
     the part of a product that moved and showed its paint: a product sliding along a stripe of its
     paint is found, the stripe is not."""
     field = motion_field(frame.grey, later.grey)
-    moving = field.moving() & _of_paint(frame.rgb, target.mask)
+    moving = field.moving() & _of_paint(frame, target.mask)
     # Specks of noise off, gaps within one product's flow closed.
     moving = cv2.morphologyEx(moving.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     moving = cv2.morphologyEx(moving, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
@@ -950,10 +950,10 @@ def _could_be_lookalike(c: Candidate, target: Candidate, frame: WorkFrame) -> bo
     return all(1 / LOOKALIKE_SIZE <= a / b <= LOOKALIKE_SIZE for a, b in ((w, tw), (h, th)))
 
 
-def _of_paint(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The pixels of ``rgb`` whose colour bin (``colour_histogram``'s hue and saturation) holds at
-    least ``PAINT_SHARE`` of ``mask``'s pixels."""
-    bins = colour_bins(cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV))
+def _of_paint(frame: WorkFrame, mask: np.ndarray) -> np.ndarray:
+    """The pixels of ``frame`` whose colour bin (``colour_histogram``'s hue and saturation) holds
+    at least ``PAINT_SHARE`` of ``mask``'s pixels."""
+    bins = colour_bins(frame.hsv)
     share = np.bincount(bins[mask], minlength=COLOUR_BINS) / max(1, np.count_nonzero(mask))
     return share[bins] >= PAINT_SHARE
 
