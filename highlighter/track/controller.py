@@ -261,9 +261,9 @@ class TargetController:
         last = self.areas[-1] if self.areas else None
         ref = self._reference_area()
         best, best_total, best_sims = None, -np.inf, (0.0, 0.0)
+        self._embed(frame, [c for c in candidates if c.embedding is None])
         for c in candidates:
-            if c.embedding is None:
-                c.embedding = self.embedder.embed(frame, c)
+            assert c.embedding is not None
             sim_t, sim_d = self.memory.similarity(c.embedding), self.distractors.similarity(c.embedding)
             total = 0.85 * c.quality + (0.15 * box_iou(prior, c.box) if trusted else 0.0) + 1.0 * (sim_t - 0.5 * sim_d)
             if ref is not None and not c.touches_border and c.area > 1.25 * ref:
@@ -356,10 +356,10 @@ class TargetController:
         keep = np.zeros_like(cand.mask)
         kept, best_part, best_margin, lookalike = 0, None, -np.inf, False
         bar = self._drift_threshold()
-        for piece in parts:
-            part = Candidate.from_mask(piece, quality=cand.quality, object_score=cand.object_score, source=cand.source)
-            assert part is not None
-            part.embedding = self.embedder.embed(frame, part)
+        pieces = [Candidate.from_mask(piece, quality=cand.quality, object_score=cand.object_score, source=cand.source) for piece in parts]
+        self._embed(frame, pieces)  # type: ignore[arg-type]
+        for part in pieces:
+            assert part is not None and part.embedding is not None
             pt, pd = self.memory.similarity(part.embedding), self.distractors.similarity(part.embedding)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("frame %d part area %d box %s target %.3f lookalike %.3f",
@@ -521,16 +521,18 @@ class TargetController:
         remember = getattr(self.propagator, "remember_lookalike", None)
         # Each embedding costs a network pass: the propagator's own finds when it has them, else
         # every class-agnostic proposal.
+        regions = []
         for c in search(frame) if search is not None else self.proposer.propose(frame):
             if not apart(c, target):
                 continue
             if remember is not None:  # a wall of the target's colour is a counter-example too
                 remember(frame, c.mask, target.mask)
-            if is_background(c.box, c.area, frame.size):
-                continue
-            vector = self.embedder.embed(frame, c)
-            if self.memory.similarity(vector) >= self.settings.lookalike_ratio * typical:
-                self.distractors.add(vector)
+            if not is_background(c.box, c.area, frame.size):
+                regions.append(c)
+        self._embed(frame, regions)
+        for c in regions:
+            if self.memory.similarity(c.embedding) >= self.settings.lookalike_ratio * typical:
+                self.distractors.add(c.embedding)
 
     def _find(
         self,
@@ -576,6 +578,7 @@ class TargetController:
         support = getattr(self.propagator, "support", None)
         best, best_key = None, -np.inf
         seen: list[tuple[float, float, Candidate]] = []  # (similarity to the target, to a lookalike, region)
+        regions = []
         for c in self._without_excluded(self._search(frame), 0.5):
             if is_background(c.box, c.area, frame.size):
                 continue
@@ -588,7 +591,10 @@ class TargetController:
             low = 0.01 if c.touches_border else min_share
             if ref is not None and not low * ref <= c.area <= max_share * ref:
                 continue
-            c.embedding = self.embedder.embed(frame, c)
+            regions.append(c)
+        self._embed(frame, regions)
+        for c in regions:
+            assert c.embedding is not None
             sim_t, sim_d = self.memory.similarity(c.embedding), self.distractors.similarity(c.embedding)
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("frame %d redetect %s area %d box %s target %.3f lookalike %.3f near %s",
@@ -616,6 +622,17 @@ class TargetController:
         if best is None and distinct and seen:
             best = self._distinct(frame, seen, typical)
         return best
+
+    def _embed(self, frame: WorkFrame, candidates: list[Candidate]) -> None:
+        """Set each candidate's ``embedding``, in one network pass where the embedder can
+        (``embed_many``: a batch of crops costs far less than as many single passes)."""
+        many = getattr(self.embedder, "embed_many", None)
+        if many is not None and len(candidates) > 1:
+            vectors = list(many(frame, candidates))
+        else:
+            vectors = [self.embedder.embed(frame, c) for c in candidates]
+        for c, vector in zip(candidates, vectors, strict=True):
+            c.embedding = vector
 
     def _distinct(self, frame: WorkFrame, seen: list[tuple[float, float, Candidate]], typical: float | None) -> Candidate | None:
         """The region of ``seen`` most like the target when it passes the absolute floor, looks

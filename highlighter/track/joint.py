@@ -139,6 +139,11 @@ class SharedEmbedder:
             frame.cache["embeddings"].append((candidate.mask, candidate.box, vector))
         return vector
 
+    def embed_many(self, frame: WorkFrame, candidates: list[Candidate]) -> list[np.ndarray]:
+        """``embed`` of each of ``candidates`` (``embed_all``), their ``embedding`` set too."""
+        self.embed_all(frame, candidates)
+        return [c.embedding for c in candidates]  # type: ignore[misc]
+
     def embed_all(self, frame: WorkFrame, candidates: list[Candidate]) -> None:
         """Set every candidate's ``embedding``, those not done yet in one network pass."""
         todo = []

@@ -131,6 +131,33 @@ def test_the_proposer_finds_each_coloured_object_and_not_the_background():
     assert all(0.8 < c.area / (np.pi * 18 * 14 if c.box[0] < 200 and c.box[1] < 100 else c.area) < 1.2 for c in cands)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_a_colour_group_is_labelled_within_its_box_as_over_the_whole_frame(seed):
+    # Specks, thin lines and blobs, some cut by the frame's edges, in one part of the frame or
+    # spread over it: the regions found within the group's bounding box are those of the whole frame.
+    rng = np.random.default_rng(seed)
+    member = np.zeros((120, 160), np.uint8)
+    for _ in range(12):
+        x, y = int(rng.integers(-10, 160)), int(rng.integers(-10, 120))
+        cv2.ellipse(member, (x, y), (int(rng.integers(1, 14)), int(rng.integers(1, 14))), 0, 0, 360, 1, -1)
+    member[rng.random(member.shape) < 0.02] = 1
+    if seed % 2:
+        member[:, :40] = 0
+        member[90:] = 0
+    proposer = ColourSegmentProposer()
+    count, labels, stats, (x0, y0) = proposer._components(member > 0)
+    whole = cv2.morphologyEx(cv2.morphologyEx(member, cv2.MORPH_OPEN, proposer._open), cv2.MORPH_CLOSE, proposer._close)
+    n, expected, expected_stats, _ = cv2.connectedComponentsWithStats(whole, connectivity=8)
+    assert count == n and n > 3
+    shifted = expected_stats.copy()
+    shifted[1:, 0] -= x0
+    shifted[1:, 1] -= y0
+    assert np.array_equal(stats[1:], shifted[1:])
+    found = np.zeros_like(expected)
+    found[y0 : y0 + labels.shape[0], x0 : x0 + labels.shape[1]] = labels
+    assert np.array_equal(found, expected)
+
+
 def test_the_grounder_reads_colour_and_shape_words():
     assert shape_word("the round red ball") == "round" and shape_word("a blue gift box") == "boxy"
     frame = scene_frame([obj("red", "ellipse", 80, 60), obj("red", "rect", 240, 120), obj("blue", "ellipse", 160, 140)])
@@ -293,6 +320,13 @@ def settled_controller():
     return frame, own, controller
 
 
+def stub_looks(monkeypatch, controller, look):
+    """The controller's embedder answering ``look(candidate)`` for each region, whether asked for
+    one region (``embed``) or for several at once (``embed_many``)."""
+    monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: look(candidate))
+    monkeypatch.setattr(controller.embedder, "embed_many", lambda frame, candidates: [look(c) for c in candidates])
+
+
 def vector_alike(own, similarity):
     """A unit vector whose cosine with the unit vector ``own`` is ``similarity``."""
     other = np.zeros_like(own)
@@ -311,7 +345,7 @@ def test_a_product_followed_apart_is_not_what_the_mask_slid_onto(monkeypatch, ap
     view = vector_alike(controller.memory.prototypes[0], 0.6)
     controller.distractors.add(view, "shoe")
     monkeypatch.setattr(controller, "_search", lambda f: [])
-    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: view)
+    stub_looks(monkeypatch, controller, lambda c: view)
     elsewhere = frozenset({"shoe"}) if apart else frozenset()
     decision = controller._choose(frame, Followed(None, False, [Candidate.from_mask(own)], elsewhere))
     if apart:
@@ -331,7 +365,7 @@ def test_a_changed_look_is_kept_only_apart_from_every_product_and_where_the_prop
     view = vector_alike(controller.memory.prototypes[0], 0.4)
     controller.distractors.add(vector_alike(controller.memory.prototypes[0], 0.3), "shoe")
     monkeypatch.setattr(controller, "_search", lambda f: [])
-    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: view)
+    stub_looks(monkeypatch, controller, lambda c: view)
     mask = Candidate.from_mask(own, quality=quality, object_score=0.9)
     elsewhere = frozenset({"shoe"}) if apart else frozenset()
     decision = controller._choose(frame, Followed(None, False, [mask], elsewhere))
@@ -351,7 +385,7 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     own = controller.memory.prototypes[0]
     alike = vector_alike(own, 0.85)  # between the two bars
     assert controller.memory.similarity(alike) == pytest.approx(0.85, abs=1e-4)
-    monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: alike)
+    stub_looks(monkeypatch, controller, lambda c: alike)
     monkeypatch.setattr(controller.propagator, "search", lambda frame: [])
     monkeypatch.setattr(controller.propagator, "support", lambda frame, mask: 1.0)
     controller._lose(frame)
@@ -375,6 +409,25 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     assert decision(250, 140) == "take"
 
 
+def test_a_re_detection_embeds_the_regions_it_weighs_in_one_network_pass(monkeypatch):
+    # A network pass has a cost of its own whatever its batch: the regions a re-detection weighs go
+    # through together, and their vectors are those of one region at a time, to float precision.
+    frame, _, controller = settled_controller()  # a red box at (100, 90)
+    scene = scene_frame([obj("red", "rect", 100, 90), obj("red", "ellipse", 250, 120), obj("blue", "rect", 50, 40)])
+    regions = ColourSegmentProposer().propose(scene)
+    assert len(regions) == 3
+    monkeypatch.setattr(controller.propagator, "search", lambda frame: [])
+    monkeypatch.setattr(controller.propagator, "support", lambda frame, mask: 1.0)
+    monkeypatch.setattr(controller.proposer, "propose", lambda frame: regions)
+    batches, pooled_many = [], controller.embedder.features.pooled_many
+    monkeypatch.setattr(controller.embedder.features, "pooled_many", lambda rgbs, masks: batches.append(len(rgbs)) or pooled_many(rgbs, masks))
+    found = controller._find(scene)
+    assert batches == [3]
+    assert found is not None and abs(found.box[0] - 82) < 3 and abs(found.box[1] - 76) < 3  # the red box
+    for region in regions:
+        assert region.embedding == pytest.approx(controller.embedder.embed(scene, region), abs=1e-5)
+
+
 @pytest.mark.parametrize("runner_up, taken", [(0.3, True), (0.65, False)])
 def test_a_new_shot_takes_the_one_region_most_like_the_target_under_the_last_shot_s_bars(monkeypatch, runner_up, taken):
     # A cut to a close-up: the product's region matches the memory at 0.7, under the drift bar
@@ -386,7 +439,7 @@ def test_a_new_shot_takes_the_one_region_most_like_the_target_under_the_last_sho
     product = Candidate.from_mask(mask_of(obj("red", "rect", 112, 96)))
     other = Candidate.from_mask(mask_of(obj("red", "rect", 250, 140)))
     looks = {product.box: vector_alike(own, 0.7), other.box: vector_alike(own, runner_up)}
-    monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: looks[candidate.box])
+    stub_looks(monkeypatch, controller, lambda c: looks[c.box])
     monkeypatch.setattr(controller.propagator, "search", lambda frame: [])
     monkeypatch.setattr(controller.propagator, "support", lambda frame, mask: 1.0)
     monkeypatch.setattr(controller.proposer, "propose", lambda frame: [product, other])
@@ -415,7 +468,7 @@ def test_a_mask_grown_past_the_usual_size_with_a_lookalike_known_is_looked_at_ag
     proto = controller.memory.prototypes[0]
     controller.distractors.add(vector_alike(proto, 0.2))
     # The target's own region matches the memory; the grown mask less (0.85: above the drift bar).
-    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: proto if c.area <= own.sum() else vector_alike(proto, 0.85))
+    stub_looks(monkeypatch, controller, lambda c: proto if c.area <= own.sum() else vector_alike(proto, 0.85))
     monkeypatch.setattr(controller.propagator, "search", lambda f: [])
     monkeypatch.setattr(controller.propagator, "support", lambda f, m: 1.0)
     grown_mask = mask_of(obj("red", "rect", 100 + 0.3 * 18, 90, (18.0 * 1.6, 14.0)))
@@ -442,7 +495,7 @@ def test_a_mask_that_would_fail_re_identification_gives_way_to_a_region_that_pas
     proto = controller.memory.prototypes[0]
     region = Candidate.from_mask(mask_of(obj("red", "rect", 250, 140)))
     looks = {region.box: vector_alike(proto, elsewhere)}
-    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: looks.get(c.box, vector_alike(proto, held)))
+    stub_looks(monkeypatch, controller, lambda c: looks.get(c.box, vector_alike(proto, held)))
     monkeypatch.setattr(controller.propagator, "search", lambda f: [])
     monkeypatch.setattr(controller.propagator, "support", lambda f, m: 1.0)
     monkeypatch.setattr(controller.proposer, "propose", lambda f: [region])
@@ -492,7 +545,7 @@ def test_parts_that_each_fail_the_drift_bar_alone_and_look_like_no_lookalike_sta
     controller.distractors = DistractorMemory()
     controller.similarities = [1.0] * 10
     half = vector_alike(controller.memory.prototypes[0], 0.7)  # under the drift bar
-    monkeypatch.setattr(controller.embedder, "embed", lambda frame, candidate: half)
+    stub_looks(monkeypatch, controller, lambda c: half)
     both = Candidate.from_mask(mask_of(target) | mask_of(other))
     assert len(_pieces(both.mask)) == 2
     assert controller._without_lookalike_parts(frame, both, 0.9, 0.0)[0] is both
@@ -568,7 +621,7 @@ def test_what_takes_over_from_a_grown_mask_is_held_to_the_size_gate(monkeypatch,
     offered = Candidate.from_mask(region, source="search")
     monkeypatch.setattr(controller, "_search", lambda f: [offered])
     monkeypatch.setattr(controller.propagator, "support", lambda f, m: 1.0)
-    monkeypatch.setattr(controller.embedder, "embed", lambda f, c: vector_alike(proto, 0.95 if c.mask is region else 0.85))
+    stub_looks(monkeypatch, controller, lambda c: vector_alike(proto, 0.95 if c.mask is region else 0.85))
     decision = controller._choose(frame, Followed(None, False, [Candidate.from_mask(grown_mask)]))
     if scale < controller.settings.max_size:
         assert decision.kind == "take" and decision.mask is region
