@@ -9,7 +9,7 @@ clip before anything is timed (``bench/common.py``), so the first timed run does
 - ``throughput``: frames per second of ``memory`` and ``propagate`` on the same videos (640x360 and
   1920x1080 input, both analysed at the 480 px working resolution), and their time ratio: what
   the memories, motion prior and re-detection cost. The first target was under 1.5x; the full
-  tracker has cost 1.6-2.1x since its lookalike scans and re-detection search the whole frame
+  tracker has cost 1.4-2.1x since its lookalike scans and re-detection search the whole frame
   (docs/tracking.md, "Speed"), and no issue sets a bar on it now.
 - ``two_products``: the same videos (640x360) tracked with their two products (the target and the
   product of another colour) in one run, against each product alone: ``two_over_one_time`` is the
