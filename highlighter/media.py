@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
@@ -566,6 +568,56 @@ def iter_frames(
             raise MediaError(
                 "This video could not be decoded to the end; it may be damaged. Export it again and re-upload."
             ) from RuntimeError(_stderr_tail(err))
+
+
+def prefetched(frames: Iterator[np.ndarray], depth: int = 3) -> Iterator[np.ndarray]:
+    """``frames`` (an ``iter_frames`` generator) pulled on a thread, up to ``depth`` ahead.
+
+    Linux's pipe holds 64 KiB, a twentieth of a 854x480 frame: read in step with the work, ffmpeg
+    decodes a frame only while the consumer waits for it. Read on a thread (the pipe read releases
+    the GIL), the next frames decode while the consumer works on this one. Memory holds at most
+    ``depth`` frames more. The decoder's error is raised in the consumer, after the frames before
+    it; a consumer that stops early (``close``) stops the thread, and the generator's own cleanup
+    (killing ffmpeg) runs."""
+    q: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: object) -> bool:
+        """Queue ``item`` unless the consumer stopped meanwhile (then False)."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def run() -> None:
+        item: object = end
+        try:
+            for frame in frames:
+                if not put(frame):
+                    break
+        except BaseException as e:  # the decoder's error, re-raised in the consumer
+            item = e
+        finally:
+            frames.close()  # type: ignore[attr-defined]  # kills ffmpeg if we stopped early
+        put(item)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def extract_frame(path: str | Path, index: int, *, info: VideoInfo | None = None) -> np.ndarray:

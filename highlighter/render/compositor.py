@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from highlighter.errors import MediaError
-from highlighter.media import VideoInfo, VideoWriter, iter_frames, probe
+from highlighter.media import VideoInfo, VideoWriter, iter_frames, prefetched, probe
 from highlighter.render.layers import OverlayCanvas, blend
 from highlighter.render.matte import Matte, MatteStream, union_matte
 from highlighter.render.outputs import MaskSequenceWriter, OverlayWriter, product_file_name
@@ -226,49 +226,6 @@ class _Background:
         self.sink.abort()
 
 
-def _prefetch(frames: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    """``frames`` pulled on a thread, a few ahead: the decoder pipe is read while we draw."""
-    q: queue.Queue = queue.Queue(QUEUE_DEPTH)
-    stop = threading.Event()
-    end = object()
-
-    def put(item: object) -> bool:
-        """Queue ``item`` unless the consumer stopped meanwhile (then False)."""
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                pass
-        return False
-
-    def run() -> None:
-        item: object = end
-        try:
-            for frame in frames:
-                if not put(frame):
-                    break
-        except BaseException as e:  # the decoder's error, re-raised in the consumer
-            item = e
-        finally:
-            frames.close()  # type: ignore[attr-defined]  # kills ffmpeg if we stopped early
-        put(item)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = q.get()
-            if item is end:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        thread.join()
-
-
 def _off_picture(matte: Matte) -> bool:
     """Whether a (mapped) product lies wholly outside the picture: nothing of it shows."""
     if matte.alpha is not None or matte.box is None:
@@ -438,7 +395,7 @@ def render_outputs(
             out.open(video_path, info.fps)
             opened.append(out)
         count = 0
-        for index, frame in enumerate(_prefetch(iter_frames(video_path, pix_fmt=pix_fmt, info=info))):
+        for index, frame in enumerate(prefetched(iter_frames(video_path, pix_fmt=pix_fmt, info=info), QUEUE_DEPTH)):
             mattes = [streams[k].matte(index) if k in streams else None for k in range(len(track.objects))]
             for out in outputs:
                 out.add(frame, index, info.width, info.height, mattes)

@@ -16,7 +16,7 @@ import numpy as np
 
 from highlighter import process
 from highlighter.errors import MediaError
-from highlighter.media import FFMPEG, VideoInfo, extract_frame, iter_frames
+from highlighter.media import FFMPEG, VideoInfo, extract_frame, iter_frames, prefetched
 from highlighter.track.parts import WorkFrame
 
 
@@ -34,8 +34,9 @@ class FrameSource:
         self._scale = None if size == (info.width, info.height) else size
 
     def forward(self, start: int = 0) -> Iterator[WorkFrame]:
-        """Frames ``start``, ``start + 1``, ... to the end (earlier frames are decoded and dropped)."""
-        with closing(iter_frames(self.path, size=self._scale, info=self.info)) as frames:
+        """Frames ``start``, ``start + 1``, ... to the end (earlier frames are decoded and dropped).
+        The next frames decode while the tracker works on this one (``prefetched``)."""
+        with closing(prefetched(iter_frames(self.path, size=self._scale, info=self.info))) as frames:
             for index, rgb in enumerate(frames):
                 if index >= start:
                     yield WorkFrame(index, rgb)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 
 import cv2
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from highlighter import media
 from highlighter.errors import Cancelled, MediaError
-from highlighter.media import VideoWriter, check_decodable, extract_frame, iter_frames, make_proxy, normalise, probe
+from highlighter.media import VideoWriter, check_decodable, extract_frame, iter_frames, make_proxy, normalise, prefetched, probe
 
 from .conftest import ffmpeg
 
@@ -313,6 +314,44 @@ def test_iter_frames_streams_every_frame_and_scales(tmp_path):
     assert levels == pytest.approx([10 * i for i in range(20)], abs=3)
     small = next(iter_frames(path, size=(32, 24)))
     assert small.shape == (24, 32, 3) and small.dtype == np.uint8
+
+
+def test_prefetched_frames_come_in_order_with_the_decoder_s_error_after_them(tmp_path):
+    path = tmp_path / "numbered.mp4"
+    numbered_video(path)
+    levels = [frame.mean() for frame in prefetched(iter_frames(path), depth=2)]
+    assert levels == pytest.approx([10 * i for i in range(20)], abs=3)
+
+    def failing():
+        yield np.zeros((2, 2, 3), np.uint8)
+        yield np.ones((2, 2, 3), np.uint8)
+        raise MediaError("This video could not be decoded to the end")
+
+    got = []
+    with pytest.raises(MediaError, match="to the end"):
+        for frame in prefetched(failing()):
+            got.append(int(frame.max()))
+    assert got == [0, 1]
+
+
+def test_a_consumer_that_stops_early_stops_the_prefetching_decoder():
+    state = {"made": 0, "closed": False, "thread": None}
+
+    def endless():
+        state["thread"] = threading.current_thread()
+        try:
+            while True:
+                state["made"] += 1
+                yield np.zeros((2, 2, 3), np.uint8)
+        finally:
+            state["closed"] = True  # iter_frames kills ffmpeg here
+
+    frames = prefetched(endless(), depth=3)
+    for _ in zip(range(5), frames):
+        pass
+    frames.close()
+    assert state["closed"] and not state["thread"].is_alive()
+    assert state["made"] <= 5 + 3 + 1  # never more than ``depth`` ahead (and one in hand)
 
 
 def test_the_writer_keeps_every_frame_when_the_audio_is_shorter(make_clip, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
@@ -117,6 +118,54 @@ def test_a_band_of_background_crossing_a_real_box_stays_out_of_the_mask():
     cut = mask_from_box(rgb, box, features=ImageNetFeatures())
     assert iou(cut, swan) > 0.8
     assert not cut[: ys.min() + 15, : xs.min() + 30].any()  # the bank at the box's top left corner
+
+
+def test_a_box_s_two_grabcuts_run_at_once_and_cut_as_one_after_the_other(monkeypatch):
+    # With features, the whole-box GrabCut runs on a thread while the features' cue is computed
+    # and the cue's GrabCut runs: each seeds its own thread's random generator (GrabCut's k-means),
+    # so the mask is the one the two cuts give one after the other, whatever ran before.
+    from concurrent.futures import Future
+
+    from highlighter.track import segment
+
+    class OneAfterTheOther:
+        def __init__(self, max_workers):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *args):
+            done = Future()
+            done.set_result(fn(*args))
+            return done
+
+    threads = []
+    grabcut = segment._grabcut
+
+    def recorded(*args):
+        threads.append(threading.get_ident())
+        return grabcut(*args)
+
+    data = Path(__file__).parent / "data"
+    swan = cv2.cvtColor(cv2.imread(str(data / "blackswan-00000.jpg")), cv2.COLOR_BGR2RGB)
+    cat, _ = cat_on_coffee()
+    features = ImageNetFeatures()
+    monkeypatch.setattr(segment, "_grabcut", recorded)
+    for rgb, box in ((swan, (290, 80, 230, 200)), (swan, (100, 200, 120, 90)), (cat, (115, 55, 90, 70))):
+        cv2.setRNGSeed(7)
+        cv2.randu(np.zeros((64, 64), np.float32), 0, 1)  # something else used this thread's generator
+        threads.clear()
+        at_once = mask_from_box(rgb, box, features=features)
+        assert len(set(threads)) == 2  # the two cuts ran on two threads
+        with monkeypatch.context() as m:
+            m.setattr(segment, "ThreadPoolExecutor", OneAfterTheOther)
+            threads.clear()
+            assert np.array_equal(mask_from_box(rgb, box, features=features), at_once)
+            assert len(threads) == 2 and len(set(threads)) == 1
 
 
 def test_features_keep_a_box_around_a_plain_object_as_it_was():
