@@ -570,15 +570,19 @@ def iter_frames(
             ) from RuntimeError(_stderr_tail(err))
 
 
-def prefetched(frames: Iterator[np.ndarray], depth: int = 3) -> Iterator[np.ndarray]:
+READ_AHEAD = 3  # frames ``prefetched`` decodes ahead of its consumer by default
+
+
+def prefetched(frames: Iterator[np.ndarray], depth: int = READ_AHEAD) -> Iterator[np.ndarray]:
     """``frames`` (an ``iter_frames`` generator) pulled on a thread, up to ``depth`` ahead.
 
-    Linux's pipe holds 64 KiB, a twentieth of a 854x480 frame: read in step with the work, ffmpeg
+    Linux's pipe holds 64 KiB, a twentieth of an 854x480 frame: read in step with the work, ffmpeg
     decodes a frame only while the consumer waits for it. Read on a thread (the pipe read releases
     the GIL), the next frames decode while the consumer works on this one. Memory holds at most
     ``depth`` frames more. The decoder's error is raised in the consumer, after the frames before
     it; a consumer that stops early (``close``) stops the thread, and the generator's own cleanup
-    (killing ffmpeg) runs."""
+    (killing ffmpeg) runs. Such a consumer has had up to ``depth`` + 1 frames decoded that it never
+    took (the queue's and the one being read), unless it took only the first."""
     q: queue.Queue = queue.Queue(depth)
     stop = threading.Event()
     end = object()
@@ -606,8 +610,17 @@ def prefetched(frames: Iterator[np.ndarray], depth: int = 3) -> Iterator[np.ndar
         put(item)
 
     thread = threading.Thread(target=run, daemon=True)
-    thread.start()
+    started = False
     try:
+        # The first frame is read in step: a consumer that takes one frame (a prompt's) decodes no
+        # more than that.
+        try:
+            first = next(frames)
+        except StopIteration:
+            return
+        yield first
+        thread.start()
+        started = True
         while True:
             item = q.get()
             if item is end:
@@ -617,7 +630,10 @@ def prefetched(frames: Iterator[np.ndarray], depth: int = 3) -> Iterator[np.ndar
             yield item
     finally:
         stop.set()
-        thread.join()
+        if started:
+            thread.join()
+        else:
+            frames.close()  # type: ignore[attr-defined]
 
 
 def extract_frame(path: str | Path, index: int, *, info: VideoInfo | None = None) -> np.ndarray:

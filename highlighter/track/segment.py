@@ -128,8 +128,8 @@ def mask_from_box(
     most 320 px. With ``features``, also GrabCut started from the features' view of the box
     (``_BoxCue``), and the one that fits the box better (``_fit``) wins; the first GrabCut then
     runs on a thread meanwhile (OpenCV releases the GIL; each thread seeds its own random
-    generator), which halves the wait for a box's mask on two cores. When the cut keeps nothing
-    (a box around a flat patch), the box itself is the mask.
+    generator): on two cores, 0.05-0.3 s less of 0.5-1.2 s for five real boxes. When the cut
+    keeps nothing (a box around a flat patch), the box itself is the mask.
     """
     h, w = rgb.shape[:2]
     x0, y0, x1, y1 = _pixels(box, (h, w))

@@ -335,12 +335,12 @@ def test_prefetched_frames_come_in_order_with_the_decoder_s_error_after_them(tmp
 
 
 def test_a_consumer_that_stops_early_stops_the_prefetching_decoder():
-    state = {"made": 0, "closed": False, "thread": None}
+    state = {"made": 0, "closed": False, "threads": set()}
 
     def endless():
-        state["thread"] = threading.current_thread()
         try:
             while True:
+                state["threads"].add(threading.current_thread())
                 state["made"] += 1
                 yield np.zeros((2, 2, 3), np.uint8)
         finally:
@@ -350,8 +350,14 @@ def test_a_consumer_that_stops_early_stops_the_prefetching_decoder():
     for _ in zip(range(5), frames):
         pass
     frames.close()
-    assert state["closed"] and not state["thread"].is_alive()
-    assert state["made"] <= 5 + 3 + 1  # never more than ``depth`` ahead (and one in hand)
+    assert state["closed"] and not any(t.is_alive() for t in state["threads"] - {threading.current_thread()})
+    assert 5 <= state["made"] <= 5 + 3 + 1  # never more than ``depth`` ahead (and one in hand)
+    # A consumer that takes one frame (a prompt's) has no more decoded, and no thread started.
+    state.update(made=0, closed=False, threads=set())
+    frames = prefetched(endless(), depth=3)
+    next(frames)
+    frames.close()
+    assert state["made"] == 1 and state["closed"] and state["threads"] == {threading.current_thread()}
 
 
 def test_the_writer_keeps_every_frame_when_the_audio_is_shorter(make_clip, tmp_path):
