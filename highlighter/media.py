@@ -610,7 +610,6 @@ def prefetched(frames: Iterator[np.ndarray], depth: int = READ_AHEAD) -> Iterato
         put(item)
 
     thread = threading.Thread(target=run, daemon=True)
-    started = False
     try:
         # The first frame is read in step: a consumer that takes one frame (a prompt's) decodes no
         # more than that.
@@ -620,7 +619,6 @@ def prefetched(frames: Iterator[np.ndarray], depth: int = READ_AHEAD) -> Iterato
             return
         yield first
         thread.start()
-        started = True
         while True:
             item = q.get()
             if item is end:
@@ -630,7 +628,7 @@ def prefetched(frames: Iterator[np.ndarray], depth: int = READ_AHEAD) -> Iterato
             yield item
     finally:
         stop.set()
-        if started:
+        if thread.ident is not None:  # started: it closes ``frames`` itself
             thread.join()
         else:
             frames.close()  # type: ignore[attr-defined]
