@@ -44,6 +44,7 @@ from bench.common import MachineShare, warm_up  # noqa: E402
 from highlighter.eval.scenarios import build, write_scenario  # noqa: E402
 from highlighter.track import Product, track_video  # noqa: E402
 from highlighter.track.prompt import Prompt  # noqa: E402
+from highlighter.trackfile import Track  # noqa: E402
 
 _CHILD = """
 import resource, sys, time
@@ -76,22 +77,30 @@ def timed(path: Path, text: str, backend: str) -> float:
     return time.monotonic() - started
 
 
+def _timed_track(path: Path, prompt: Prompt | list[Product]) -> tuple[Track, float, float]:
+    """``(track, wall-clock seconds, this process's CPU seconds)`` of one ``memory`` run."""
+    started, cpu = time.monotonic(), time.process_time()
+    track = track_video(path, prompt, backend="memory")
+    return track, time.monotonic() - started, time.process_time() - cpu
+
+
 def two_products(videos: list[tuple[Path, str, int, str]]) -> dict:
-    """Each video's two products alone and together, interleaved video by video."""
+    """Each video's two products alone and together, interleaved video by video: the first
+    product alone, both together, the second alone, so that the two runs alone bracket the run
+    together in time and a machine that speeds up or slows down over the section weighs on both
+    sides alike (these machines drift by a fifth within minutes)."""
     alone = together = cpu_alone = cpu_together = 0.0
     frames = decoded = 0
     for path, first, count, second in videos:
-        for text in (first, second):
-            started, cpu = time.monotonic(), time.process_time()
-            track_video(path, Prompt(text=text), backend="memory")
-            alone += (time.monotonic() - started) / 2
-            cpu_alone += (time.process_time() - cpu) / 2
-        started, cpu = time.monotonic(), time.process_time()
-        track = track_video(
-            path, [Product("a", first, Prompt(text=first)), Product("b", second, Prompt(text=second))], backend="memory"
+        _, wall_a, cpu_a = _timed_track(path, Prompt(text=first))
+        track, wall, cpu = _timed_track(
+            path, [Product("a", first, Prompt(text=first)), Product("b", second, Prompt(text=second))]
         )
-        together += time.monotonic() - started
-        cpu_together += time.process_time() - cpu
+        _, wall_b, cpu_b = _timed_track(path, Prompt(text=second))
+        alone += (wall_a + wall_b) / 2
+        cpu_alone += (cpu_a + cpu_b) / 2
+        together += wall
+        cpu_together += cpu
         frames += count
         decoded += track.meta.get("decoded_frames", 0)
     return {
