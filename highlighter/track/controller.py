@@ -234,10 +234,23 @@ class TargetController:
 
     # -- following ------------------------------------------------------------------------------
 
+    def step_crop(self, frame: WorkFrame) -> object | None:
+        """The crop the propagator's step will look at on ``frame`` when ``follow`` runs next with
+        no cut (None when it will not step, or cannot say): several products' crops go through
+        the network together (``propagation.crop_features_together``)."""
+        if not self.tracking or not hasattr(self.propagator, "step_crop"):
+            return None
+        prior = self.kalman.peek() if self.kalman.active else None
+        return self.propagator.step_crop(frame, prior if self._trusted(prior) else None)  # type: ignore[attr-defined]
+
+    def _trusted(self, prior: tuple[float, float, float, float] | None) -> bool:
+        """Whether the motion prior's box ``prior`` places the propagator's crop."""
+        return prior is not None and self.kalman.stable >= self.settings.stable_frames
+
     def _candidates(self, frame: WorkFrame) -> Followed:
         s = self.settings
         prior = self.kalman.predict() if self.kalman.active else None
-        trusted = prior is not None and self.kalman.stable >= s.stable_frames
+        trusted = self._trusted(prior)
         if hasattr(self.propagator, "prior"):  # a propagator that can use the motion prior's box
             self.propagator.prior = prior if trusted else None  # type: ignore[attr-defined]
         candidates: list[Candidate] = []

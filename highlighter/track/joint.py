@@ -6,8 +6,9 @@ What the products share is computed once per frame: the decode and resize, cut d
 class-agnostic proposals, the whole-frame features a search or a lookalike scan needs, the
 appearance vector of a region several products look at (``WorkFrame.cache``), and the network pass
 that embeds every product's candidates (each controller ``follow``s, the candidates of all are
-embedded together, then each ``choose``s). What stays per product is what is at its own place and
-scale: its crop's features and their label propagation (most of a product's cost).
+embedded together, then each ``choose``s), and one network pass over every product's crop (the
+crop each product's step will take, asked of it before it steps). What stays per product is what
+is at its own place and scale: its crop's label propagation (most of a product's cost).
 
 Products know each other:
 
@@ -92,7 +93,7 @@ from highlighter.track.initialise import InitialTarget, initial_targets
 from highlighter.track.motion import MIN_SHIFT, motion_field
 from highlighter.track.parts import Candidate, WorkFrame, apart, fill_holes, is_background
 from highlighter.track.product import Product
-from highlighter.track.propagation import LabelPropagator, _box
+from highlighter.track.propagation import LabelPropagator, _box, crop_features_together
 from highlighter.track.proposals import ColourSegmentProposer
 from highlighter.track.shots import CutWalk
 from highlighter.trackfile import FrameTrack, decode_mask, encode_mask
@@ -417,6 +418,9 @@ class JointTracker:
                     if p is not None and p.any():
                         predicted[i] = p
         contacts = [(i, j) for k, i in enumerate(predicted) for j in list(predicted)[k + 1 :] if _touch(predicted[i], predicted[j])]
+        if not cut:  # every product's crop through the network together (one pass a frame)
+            crops = [(controllers[i].propagator, controllers[i].step_crop(frame)) for i in active]
+            crop_features_together(frame, [(p, c) for p, c in crops if c is not None])
         # A product apart from all the others, each of them followed and none touching it, has not
         # slid onto one of them: their looks do not make its mask a lookalike's.
         touching = {k for pair in contacts for k in pair}

@@ -72,6 +72,11 @@ class KalmanBoxFilter:
         self.covariance = self._motion @ self.covariance @ self._motion.T + np.diag(np.square(std))
         return self.box
 
+    def peek(self) -> tuple[float, float, float, float]:
+        """The box ``predict`` would give now, without advancing."""
+        assert self.mean is not None, "initiate() first"
+        return xyah_to_xywh(self._motion @ self.mean)
+
     @property
     def box(self) -> tuple[float, float, float, float]:
         assert self.mean is not None

@@ -89,6 +89,29 @@ class _Crop:
         return np.array([[s, 0, -self.x * s], [0, s, -self.y * s]], np.float32)
 
 
+def _crop_key(crop: _Crop, size: int) -> tuple:
+    return ("crop-dense", crop.x, crop.y, crop.side, size)
+
+
+def crop_features_together(frame: WorkFrame, crops: list[tuple[LabelPropagator, _Crop]]) -> None:
+    """The features of several products' crops of ``frame`` (each ``(propagator, its step_crop)``)
+    in one network pass, left in ``frame.cache`` where each propagator's ``step`` finds its own: the
+    arrays it would compute alone (``ImageNetFeatures.dense_many``). A crop its step does not take
+    after all is simply not used."""
+    if len(crops) < 2:
+        return
+    by_size: dict[int, list[tuple[LabelPropagator, _Crop]]] = {}
+    for propagator, crop in crops:
+        by_size.setdefault(propagator.settings.crop, []).append((propagator, crop))
+    for size, group in by_size.items():
+        todo = [(p, c) for p, c in group if _crop_key(c, size) not in frame.cache]
+        if not todo:
+            continue
+        dense = todo[0][0].features.dense_many([p._crop_image(frame, c) for p, c in todo])
+        for (_, crop), array in zip(todo, dense):
+            frame.cache[_crop_key(crop, size)] = array
+
+
 class LabelPropagator:
     """Follows one mask through frames given in processing order (see the module docstring)."""
 
@@ -251,9 +274,9 @@ class LabelPropagator:
         width, height = frame.size
         # The flow around the last box says where the target went: the crop is centred there (or
         # on the motion prior's box, when the controller trusts it), so a fast product stays inside.
-        warp, moved_by = self._flow_to(frame)
-        x, y, w, h = self._box
-        crop = self._crop_for(self.prior or (x + moved_by[0], y + moved_by[1], w, h))
+        warp, _ = self._flow_to(frame)
+        crop = self.step_crop(frame, self.prior)
+        assert crop is not None
         features, positions = self._crop_features(frame, crop)
         self._pending = (frame.index, crop, features, positions)
         memory = [self._first, *self._long, *self._recent, *self._lookalikes, *self._others.values()]
@@ -292,6 +315,16 @@ class LabelPropagator:
                 other.object_score = float(prob[held].mean())
                 out.append(other)
         return out
+
+    def step_crop(self, frame: WorkFrame, prior: tuple[float, float, float, float] | None) -> _Crop | None:
+        """The crop ``step`` looks at on ``frame`` with the motion prior's box ``prior`` (None: not
+        trusted): centred where the flow around the last box says the target went, or on the prior's
+        box. None when there is no step (no last mask)."""
+        if self._mask is None or self._box is None or self._first is None:
+            return None
+        _, moved_by = self._flow_to(frame)
+        x, y, w, h = self._box
+        return self._crop_for(prior or (x + moved_by[0], y + moved_by[1], w, h))
 
     def search(self, frame: WorkFrame) -> list[Candidate]:
         """Regions anywhere in ``frame`` that look like the target's long-term memory (re-detection).
@@ -348,10 +381,15 @@ class LabelPropagator:
         side = self.settings.context * max(w, h, 16.0)
         return _Crop(x + w / 2 - side / 2, y + h / 2 - side / 2, side)
 
+    def _crop_image(self, frame: WorkFrame, crop: _Crop) -> np.ndarray:
+        size = self.settings.crop
+        return cv2.warpAffine(frame.rgb, crop.affine(size), (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
     def _crop_features(self, frame: WorkFrame, crop: _Crop) -> tuple[torch.Tensor, torch.Tensor]:
         size = self.settings.crop
-        image = cv2.warpAffine(frame.rgb, crop.affine(size), (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        dense = self.features.dense(image)
+        dense = frame.cache.get(_crop_key(crop, size))  # computed with other products' (``crop_features_together``)
+        if dense is None:
+            dense = self.features.dense(self._crop_image(frame, crop))
         g = size // STRIDE
         centres = (np.arange(g) + 0.5) * crop.side / g
         gx, gy = np.meshgrid(crop.x + centres, crop.y + centres)

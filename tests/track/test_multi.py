@@ -145,6 +145,35 @@ def test_two_described_products_are_followed_together_and_never_share_a_pixel(cr
     assert json.loads(track.to_json())["version"] == 2 and again.ids == track.ids
 
 
+def test_every_product_s_crop_goes_through_the_network_in_one_pass_and_each_track_is_as_alone(crossing, monkeypatch):
+    from highlighter.track import joint, propagation
+    from highlighter.track.controller import TargetController
+
+    path, truth = crossing
+    batches = []
+
+    def counting(frame, crops):
+        batches.append(len(crops))
+        propagation.crop_features_together(frame, crops)
+
+    monkeypatch.setattr(joint, "crop_features_together", counting)
+    pairs = (("ball", Prompt(text="the red ball")), ("box", Prompt(text="the blue box")))
+    together = track_video(path, products(*pairs))
+    # The two products' crops went through the network together on nearly every frame.
+    assert sum(1 for n in batches if n == 2) >= truth.frame_count - 5
+    monkeypatch.setattr(TargetController, "step_crop", lambda self, frame: None)
+    apart = track_video(path, products(*pairs))
+    # Each crop's features are the ones its own pass gives, to float rounding (bit for bit on
+    # the machines measured), so the tracks are the same.
+    for pid in together.ids:
+        same = []
+        for i in range(truth.frame_count):
+            a, b = together.mask(i, pid), apart.mask(i, pid)
+            union = np.count_nonzero(a | b)
+            same.append(np.count_nonzero(a & b) / union if union else 1.0)
+        assert np.mean(same) > 0.99 and min(same) > 0.8, pid
+
+
 def test_same_coloured_products_chosen_by_boxes_keep_their_own_pixels_while_crossing(twins, count_decodes):
     path, truth = twins
     track = track_video(path, products(("ball", Prompt(boxes=(truth.box(0, 0),))), ("box", Prompt(boxes=(truth.box(1, 0),)))))
