@@ -60,13 +60,14 @@ class Truth:
         return BoxPrompt(max(0.0, x - pad), max(0.0, y - pad), x + w + pad, y + h + pad, index)
 
 
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union; 1.0 when both are empty (both say the product is not in view)."""
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 1.0
+
+
 def ious(track: Track, object_id: str, truth: Truth, k: int) -> np.ndarray:
-    out = []
-    for i in range(truth.frame_count):
-        a, b = track.mask(i, object_id), truth.mask(k, i)
-        union = np.count_nonzero(a | b)
-        out.append(np.count_nonzero(a & b) / union if union else 1.0)
-    return np.array(out)
+    return np.array([iou(track.mask(i, object_id), truth.mask(k, i)) for i in range(truth.frame_count)])
 
 
 def assert_never_mostly_on_the_other(track: Track, truth: Truth) -> None:
@@ -166,11 +167,7 @@ def test_every_product_s_crop_goes_through_the_network_in_one_pass_and_each_trac
     # Each crop's features are the ones its own pass gives, to float rounding (bit for bit on
     # the machines measured), so the tracks are the same.
     for pid in together.ids:
-        same = []
-        for i in range(truth.frame_count):
-            a, b = together.mask(i, pid), apart.mask(i, pid)
-            union = np.count_nonzero(a | b)
-            same.append(np.count_nonzero(a & b) / union if union else 1.0)
+        same = [iou(together.mask(i, pid), apart.mask(i, pid)) for i in range(truth.frame_count)]
         assert np.mean(same) > 0.99 and min(same) > 0.8, pid
 
 
