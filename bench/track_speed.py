@@ -71,16 +71,10 @@ def make_video(folder: Path, name: str, width: int, height: int, seconds: float,
     return path, scenario.prompt["text"], scenario.frame_count, f"the {other.colour} {noun}"
 
 
-def timed(path: Path, text: str, backend: str) -> float:
-    started = time.monotonic()
-    track_video(path, Prompt(text=text), backend=backend)
-    return time.monotonic() - started
-
-
-def _timed_track(path: Path, prompt: Prompt | list[Product]) -> tuple[Track, float, float]:
-    """``(track, wall-clock seconds, this process's CPU seconds)`` of one ``memory`` run."""
+def _timed_track(path: Path, prompt: Prompt | list[Product], backend: str = "memory") -> tuple[Track, float, float]:
+    """``(track, wall-clock seconds, this process's CPU seconds)`` of one run."""
     started, cpu = time.monotonic(), time.process_time()
-    track = track_video(path, prompt, backend="memory")
+    track = track_video(path, prompt, backend=backend)
     return track, time.monotonic() - started, time.process_time() - cpu
 
 
@@ -125,7 +119,7 @@ def throughput(folder: Path) -> dict:
         totals = {"memory": 0.0, "propagate": 0.0}
         for path, text, _ in videos:
             for backend in totals:
-                totals[backend] += timed(path, text, backend)
+                totals[backend] += _timed_track(path, Prompt(text=text), backend)[1]
         out[label] = {
             "frames": frames,
             "memory_fps": round(frames / totals["memory"], 1),

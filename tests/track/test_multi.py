@@ -157,11 +157,23 @@ def test_every_product_s_crop_goes_through_the_network_in_one_pass_and_each_trac
         batches.append(len(crops))
         propagation.crop_features_together(frame, crops)
 
+    steps = []
+    step = propagation.LabelPropagator.step
+
+    def found(self, frame):  # whether the crop this step takes is one the batch computed
+        crop = self.step_crop(frame, self.prior)
+        steps.append(crop is not None and propagation._crop_key(crop, self.settings.crop) in frame.cache)
+        return step(self, frame)
+
     monkeypatch.setattr(joint, "crop_features_together", counting)
+    monkeypatch.setattr(propagation.LabelPropagator, "step", found)
     pairs = (("ball", Prompt(text="the red ball")), ("box", Prompt(text="the blue box")))
     together = track_video(path, products(*pairs))
-    # The two products' crops went through the network together on nearly every frame.
+    # The two products' crops went through the network together on nearly every frame, and
+    # nearly every step took the crop the batch had computed for it.
     assert sum(1 for n in batches if n == 2) >= truth.frame_count - 5
+    assert sum(steps) >= len(steps) - 10 and len(steps) >= 2 * (truth.frame_count - 5)
+    monkeypatch.setattr(propagation.LabelPropagator, "step", step)
     monkeypatch.setattr(TargetController, "step_crop", lambda self, frame: None)
     apart = track_video(path, products(*pairs))
     # Each crop's features are the ones its own pass gives, to float rounding (bit for bit on
