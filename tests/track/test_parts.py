@@ -10,6 +10,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from highlighter.eval.scenarios import PathObject, build
 from highlighter.eval.synthetic import PALETTE, _background
@@ -801,3 +802,64 @@ def test_a_view_unlike_the_prompt_s_is_learned_only_where_it_keeps_the_learned_s
     controller._accept(frame, cand, 1.0)
     assert len(controller.memory) == before + learned
     assert controller.anchor_similarities[-1] == pytest.approx(anchor)
+
+
+def test_memory_cells_beyond_reach_of_every_cell_are_left_out_and_the_step_is_the_same_to_the_bit(monkeypatch):
+    # A lookalike's crop across the frame is in the memory as a counter-example; none of its cells
+    # is within reach of the patch's crop, so they are left out of the products, and the step
+    # gives what the whole memory gives.
+    from highlighter.track import propagation
+
+    frames, masks = patch_scene([(70 + 6 * i, 60) for i in range(5)])
+    elsewhere = np.zeros_like(masks[0])
+    elsewhere[120:170, 250:310] = True
+    kept = []
+    in_reach = propagation._in_reach
+    monkeypatch.setattr(propagation, "_in_reach", lambda *a: kept.append(in_reach(*a)) or kept[-1])
+
+    def run():
+        propagator = LabelPropagator()
+        propagator.reset(frames[0], masks[0])
+        propagator.remember_lookalike(frames[0], elsewhere, masks[0])
+        out = []
+        for frame in frames[1:]:
+            cand = propagator.step(frame)[0]
+            out.append((cand.mask, propagator.probability(frame)))
+            propagator.commit(frame, cand.mask)
+        return out
+
+    left_out = run()
+    assert kept and all(k is not None for k in kept)  # every step left the lookalike's cells out
+    monkeypatch.setattr(propagation, "_LEFT_OUT", 2.0)  # never
+    whole = run()
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(left_out, whole))
+
+
+def test_a_cell_with_too_few_memory_cells_in_reach_is_matched_over_the_whole_memory(monkeypatch):
+    # The query cells (an 8x8 grid, 4 px apart) reach three cells at a corner of the memory's near
+    # crop (radius 5), fewer than top_k: every query cell takes cells beyond reach too, and leaving
+    # the far crop out would change which. The whole memory decides then, as without leaving out.
+    from highlighter.track import propagation
+    from highlighter.track.propagation import _Entry
+
+    gen = np.random.default_rng(0)
+    grid = np.stack(np.meshgrid(np.arange(8.0), np.arange(8.0)), -1).reshape(-1, 2) * 4
+
+    def tensor(a):
+        return torch.from_numpy(np.asarray(a, np.float32))
+
+    def unit_features():
+        f = tensor(gen.standard_normal((16, 64)))
+        return f / f.norm(dim=0, keepdim=True)
+
+    near = _Entry(unit_features(), tensor(grid + 28), tensor(gen.random(64)))
+    far = _Entry(unit_features(), tensor(grid + 400), tensor(gen.random(64)))
+    query, positions = unit_features(), tensor(grid)
+    propagator = LabelPropagator()
+    widths = []
+    vote = LabelPropagator._vote
+    monkeypatch.setattr(LabelPropagator, "_vote", lambda self, a, labels: widths.append(a.shape[1]) or vote(self, a, labels))
+    left_out = propagator._propagate(query, positions, [near, far], 5.0)
+    assert widths == [4, 128]  # the near crop's corner first (the rest of it is beyond the query box), then the whole memory
+    monkeypatch.setattr(propagation, "_LEFT_OUT", 2.0)  # never leave out
+    assert np.array_equal(left_out, propagator._propagate(query, positions, [near, far], 5.0))
