@@ -444,9 +444,10 @@ class LabelPropagator:
         if near_where is not None:
             affinity.masked_fill_(torch.cdist(positions, near_where) > radius, -2.0)  # below any cosine: only picked when nothing is near
         cells, lowest = self._vote(affinity, near_labels)
-        if cols is not None and where is not None and lowest <= -2.0:
-            # A cell with fewer than ``top_k`` memory cells within reach took some beyond, and
-            # which ones depends on what was left out: the whole memory decides, as without it.
+        if cols is not None and where is not None and (lowest <= -2.0 or cols.numel() < s.top_k):
+            # A cell with fewer than ``top_k`` memory cells within reach took some beyond (or
+            # would have, among more cells), and which ones depends on what was left out: the
+            # whole memory decides, as without it.
             affinity = features.T @ keys
             affinity.masked_fill_(torch.cdist(positions, where) > radius, -2.0)
             cells, _ = self._vote(affinity, labels)

@@ -836,9 +836,10 @@ def test_memory_cells_beyond_reach_of_every_cell_are_left_out_and_the_step_is_th
 
 
 def test_a_cell_with_too_few_memory_cells_in_reach_is_matched_over_the_whole_memory(monkeypatch):
-    # The query cells (an 8x8 grid, 4 px apart) reach three cells at a corner of the memory's near
-    # crop (radius 5), fewer than top_k: every query cell takes cells beyond reach too, and leaving
-    # the far crop out would change which. The whole memory decides then, as without leaving out.
+    # The query cells (an 8x8 grid, 4 px apart, radius 5) may reach 16 cells at a corner of the
+    # memory's near crop (those within radius of the grid's box), but each reaches fewer than
+    # top_k of them: every query cell takes cells beyond reach too, and leaving the far crop out
+    # would change which. The whole memory decides then, as without leaving out.
     from highlighter.track import propagation
     from highlighter.track.propagation import _Entry
 
@@ -852,7 +853,7 @@ def test_a_cell_with_too_few_memory_cells_in_reach_is_matched_over_the_whole_mem
         f = tensor(gen.standard_normal((16, 64)))
         return f / f.norm(dim=0, keepdim=True)
 
-    near = _Entry(unit_features(), tensor(grid + 28), tensor(gen.random(64)))
+    near = _Entry(unit_features(), tensor(grid + 20), tensor(gen.random(64)))
     far = _Entry(unit_features(), tensor(grid + 400), tensor(gen.random(64)))
     query, positions = unit_features(), tensor(grid)
     propagator = LabelPropagator()
@@ -860,6 +861,6 @@ def test_a_cell_with_too_few_memory_cells_in_reach_is_matched_over_the_whole_mem
     vote = LabelPropagator._vote
     monkeypatch.setattr(LabelPropagator, "_vote", lambda self, a, labels: widths.append(a.shape[1]) or vote(self, a, labels))
     left_out = propagator._propagate(query, positions, [near, far], 5.0)
-    assert widths == [4, 128]  # the near crop's corner first (the rest of it is beyond the query box), then the whole memory
+    assert widths == [16, 128]  # the near crop's corner first (the rest of it is beyond the grid's box), then the whole memory
     monkeypatch.setattr(propagation, "_LEFT_OUT", 2.0)  # never leave out
     assert np.array_equal(left_out, propagator._propagate(query, positions, [near, far], 5.0))
