@@ -424,33 +424,26 @@ class LabelPropagator:
         keys = torch.cat([e.features for e in memory], 1)
         labels = torch.cat([e.labels for e in memory])
         n = sum(int(e.labels.shape[0]) for e in memory[:anchored]) if anchored and crop is not None else 0
-        where = cols = None
-        if radius is not None:
-            where = torch.cat([e.positions for e in memory])
-            # A memory cell beyond ``radius`` of every query cell is in no cell's match (another
-            # product's crop across the frame): left out of the products (``_in_reach``).
-            cols = _in_reach(positions, where, radius, n)
-        near_keys, near_labels, near_where = keys, labels, where
-        if cols is not None and where is not None:
-            near_keys, near_labels, near_where = keys.index_select(1, cols), labels[cols], where.index_select(0, cols)
-        affinity = features.T @ near_keys
+        where = torch.cat([e.positions for e in memory]) if radius is not None else None
+        # A memory cell beyond ``radius`` of every query cell is in no cell's match (another
+        # product's crop across the frame): left out of the products (``_in_reach``).
+        cols = _in_reach(positions, where, radius, n) if where is not None and radius is not None else None
+        affinity = features.T @ (keys if cols is None else keys.index_select(1, cols))
         first_views = None
         if n:
-            own = affinity[:, :n].clone()  # the first n cells are kept whatever their place
-            if radius is not None:
-                far = torch.cdist(positions, torch.cat([_on_target(e, crop) for e in memory[:anchored]])) > radius
-                own.masked_fill_(far, -2.0)
+            on_target = torch.cat([_on_target(e, crop) for e in memory[:anchored]]) if radius is not None else None
+            own = _beyond(affinity[:, :n].clone(), positions, on_target, radius)  # the first n cells are always kept
             first_views, _ = self._vote(own, labels[:n])
-        if near_where is not None:
-            affinity.masked_fill_(torch.cdist(positions, near_where) > radius, -2.0)  # below any cosine: only picked when nothing is near
-        cells, lowest = self._vote(affinity, near_labels)
-        if cols is not None and where is not None and (lowest <= -2.0 or cols.numel() < s.top_k):
-            # A cell with fewer than ``top_k`` memory cells within reach took some beyond (or
-            # would have, among more cells), and which ones depends on what was left out: the
-            # whole memory decides, as without it.
-            affinity = features.T @ keys
-            affinity.masked_fill_(torch.cdist(positions, where) > radius, -2.0)
-            cells, _ = self._vote(affinity, labels)
+        if cols is None:
+            cells, _ = self._vote(_beyond(affinity, positions, where, radius), labels)
+        else:
+            assert where is not None
+            cells, lowest = self._vote(_beyond(affinity, positions, where.index_select(0, cols), radius), labels[cols])
+            if lowest <= -2.0 or cols.numel() < s.top_k:
+                # A cell with fewer than ``top_k`` memory cells within reach took some beyond (or
+                # would have, among more cells), and which ones depends on what was left out: the
+                # whole memory decides, as without it.
+                cells, _ = self._vote(_beyond(features.T @ keys, positions, where, radius), labels)
         if first_views is not None:
             cells = (1 - s.anchored) * cells + s.anchored * first_views
         return cells
@@ -575,6 +568,15 @@ def _at_least(roi: tuple[int, int, int, int], side: int, size: tuple[int, int]) 
         y0 = max(0, min(height - side, (y0 + y1) // 2 - side // 2))
         y1 = min(height, y0 + side)
     return x0, y0, x1, y1
+
+
+def _beyond(affinity: torch.Tensor, positions: torch.Tensor, where: torch.Tensor | None, radius: float | None) -> torch.Tensor:
+    """``affinity`` (query cells at ``positions`` by memory cells at ``where``) with -2 where the
+    memory cell lies beyond ``radius`` of the query cell: below any cosine, so only picked when
+    nothing is near. Unchanged without ``where`` (a search over the whole frame)."""
+    if where is not None and radius is not None:
+        affinity.masked_fill_(torch.cdist(positions, where) > radius, -2.0)
+    return affinity
 
 
 _LEFT_OUT = 0.1  # memory cells beyond reach are left out when they are at least this share (else the copy costs more)
