@@ -33,7 +33,9 @@ frame 0, and every frame but the first is scored. Per clip and method:
 
 The JSON's ``machine`` says what other processes took of the CPUs while the clips ran
 (``bench/common.py``, ``MachineShare``): with ``"contended": true`` (and a warning on stderr) the
-fps figures are not comparable with another run's.
+fps figures are not comparable with another run's. ``numerics`` names the CPU and how its libraries
+round (``highlighter.eval.numerics``): J compares clip for clip only between runs with the same
+fingerprint.
 
 Methods: ``ours`` (``track_video`` with ``--tracker``), ``still`` (the frame-0 box held still, filled as
 the mask) and ``csrt`` (OpenCV's CSRT box tracker started on the frame-0 box, its box filled as the
@@ -66,6 +68,7 @@ from highlighter.eval.footage import FootageClip, list_clips, split  # noqa: E40
 from highlighter.eval.metrics import (  # noqa: E402
     boundary_f, box_iou, confidently_wrong, hidden_in_view, mask_iou, score_correlation,
 )  # fmt: skip
+from highlighter.eval.numerics import numerics  # noqa: E402
 from highlighter.media import iter_frames  # noqa: E402
 from highlighter.track import resolve_backend, track_video  # noqa: E402
 from highlighter.track.prompt import BoxPrompt, Prompt  # noqa: E402
@@ -382,7 +385,8 @@ def main(argv: list[str] | None = None) -> int:
     report = machine.report()
     machine.warn(report)
     print(json.dumps({"folder": str(args.folder), "tracker": args.tracker, "backend": backend, "startup_seconds": startup,
-                      "split": subsets, "rows": rows, "summary": summaries, "machine": report}, indent=1))  # fmt: skip
+                      "split": subsets, "rows": rows, "summary": summaries, "machine": report,
+                      "numerics": numerics()}, indent=1))  # fmt: skip
     if args.table:
         print(markdown_table(rows, summaries), file=sys.stderr)
     return 0

@@ -22,6 +22,7 @@ clip before anything is timed (``bench/common.py``), so the first timed run does
 - ``machine``: what other processes took of the CPUs during the timed work (``bench/common.py``,
   ``MachineShare``); with ``"contended": true`` (and a warning on stderr) the run's timings are
   not comparable, its ratios included: another CPU-heavy process slows the two sides differently.
+- ``numerics``: the CPU and how its libraries round (``highlighter.eval.numerics``).
 
 Videos are synthetic ("smooth" family, prompted by description) written to a temporary folder.
 """
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import MachineShare, warm_up  # noqa: E402
+from highlighter.eval.numerics import numerics  # noqa: E402
 from highlighter.eval.scenarios import build, write_scenario  # noqa: E402
 from highlighter.track import Product, track_video  # noqa: E402
 from highlighter.track.prompt import Prompt  # noqa: E402
@@ -160,6 +162,7 @@ def main() -> int:
             result["peak_memory"] = {"30s": a, "120s": b, "ratio_120s_over_30s": round(b["peak_rss_mib"] / a["peak_rss_mib"], 3)}
     result["machine"] = machine.report()
     machine.warn(result["machine"])
+    result["numerics"] = numerics()
     print(json.dumps(result, indent=1))
     return 0
 

@@ -8,7 +8,9 @@ line with the mean J&F over families per tracker. The multi-product families (``
 all; ``highlighter.eval.multi``) are tracked by ``--modes``: ``joint`` (every product in one run) and
 ``independent`` (the one-product tracker once per product); their summaries hold each product's
 scores and the errors between products. ``--table`` prints Markdown tables instead (one line per
-product). ``--out`` also writes everything, per-video rows included, to a file. Wire it in with
+product). ``--out`` also writes everything, per-video rows included, to a file. The overall line
+(under the tables with ``--table``) and ``--out`` carry ``numerics`` (``highlighter.eval.numerics``):
+figures compare seed for seed only between runs with the same fingerprint. Wire it in with
 ``add_eval_parser(subparsers)``.
 """
 
@@ -58,6 +60,7 @@ def _families(spec: str) -> list[str]:
 
 def run_eval(args: argparse.Namespace) -> int:
     from highlighter.eval.multi import MULTI_FAMILIES
+    from highlighter.eval.numerics import numerics, numerics_line
     from highlighter.eval.scenarios import FAMILIES
     from highlighter.eval.suite import MODES, multi_table, overall, run_multi_suite, run_suite
 
@@ -93,16 +96,20 @@ def run_eval(args: argparse.Namespace) -> int:
             print(_single_table(results["families"]) + "\n")
         if multi:
             print(multi_table(multi_results["families"]))
+        print("\n" + numerics_line())
     else:
         for family, table in results["families"].items():
             print(json.dumps({"family": family, "trackers": table}))
         for family, table in multi_results["families"].items():
             print(json.dumps({"family": family, "products": len(next(iter(table.values()))["products"]), "trackers": table}))
-        print(json.dumps({"overall_jf": overall(results["families"]), "overall_multi_jf": overall(multi_results["families"])}))
+        print(json.dumps({
+            "overall_jf": overall(results["families"]), "overall_multi_jf": overall(multi_results["families"]), "numerics": numerics(),
+        }))  # fmt: skip
     if args.out:
         everything = {
             "families": {**results["families"], **multi_results["families"]},
             "videos": [*results["videos"], *multi_results["videos"]],
+            "numerics": numerics(),
         }
         Path(args.out).write_text(json.dumps(everything, indent=1))
     return 0

@@ -11,6 +11,7 @@ import pytest
 from highlighter.eval.cli import main as eval_main
 from highlighter.eval.metrics import cross_product_scores, mostly_on
 from highlighter.eval.multi import MULTI_FAMILIES, build_multi, truth_of
+from highlighter.eval.numerics import numerics
 from highlighter.eval.suite import score_products, summarise_multi
 from highlighter.track.prompt import Prompt
 from highlighter.trackfile import FrameTrack, Track, TrackObject, mask_box
@@ -294,6 +295,8 @@ def test_the_cli_tracks_a_two_product_family_and_reports_each_product(tmp_path, 
     assert [r["tracker"] for r in rows] == ["joint", "independent"]
     assert all([p["id"] for p in r["products"]] == ["p1", "p2"] for r in rows)
     assert set(lines[-1]["overall_multi_jf"]) == {"joint", "independent"}
+    # Which rounding the figures came from (highlighter.eval.numerics), on the line and in the file.
+    assert lines[-1]["numerics"] == json.loads(out.read_text())["numerics"] == numerics()
 
 
 def test_the_table_has_a_line_per_product_and_one_per_family():

@@ -10,6 +10,7 @@ import numpy as np
 from bench import real_footage as bench
 from highlighter.errors import TrackError
 from highlighter.eval.footage import FootageClip, list_clips, split
+from highlighter.eval.numerics import numerics
 from highlighter.track.prompt import BoxPrompt, Prompt
 
 FIGURES = {"j", "f", "jf", "box_iou", "fps", "seconds", "frames_run", "frames_scored", "confidently_wrong",
@@ -96,6 +97,7 @@ def test_the_command_prints_rows_summaries_per_subset_and_a_table(make_footage, 
     assert "| still | " in err and "**mean of 1**" in err
     # What other processes took of the CPUs meanwhile (bench/common.py), None without /proc/stat.
     assert result["machine"] is None or {"other_share", "contended"} <= set(result["machine"])
+    assert result["numerics"] == numerics()  # which rounding the J figures came from
 
 
 def test_an_unknown_clip_or_tracker_is_an_error_that_names_it(make_footage, capsys):

@@ -1,0 +1,48 @@
+"""How a machine's libraries round (highlighter.eval.numerics): the fingerprint the suite's and the
+benches' figures carry."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from highlighter.eval.numerics import fingerprint, numerics, numerics_line
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _fingerprint_in_a_process(**env: str) -> str:
+    """``fingerprint()`` in a fresh Python process, with ``env`` over this one's environment."""
+    code = "from highlighter.eval.numerics import fingerprint; print(fingerprint())"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_the_fingerprint_is_the_same_in_every_process_that_rounds_alike(monkeypatch):
+    monkeypatch.delenv("MKL_CBWR", raising=False)
+    value = fingerprint()
+    assert len(value) == 12 and int(value, 16) >= 0
+    assert _fingerprint_in_a_process() == value
+    assert numerics() == {"cpu": numerics()["cpu"], "fingerprint": value, "mkl_cbwr": None}
+    assert numerics()["cpu"] and value in numerics_line() and "MKL_CBWR unset" in numerics_line()
+    monkeypatch.setenv("MKL_CBWR", "AVX2")
+    assert numerics()["mkl_cbwr"] == "AVX2"  # what the run had set, whatever MKL did with it
+
+
+@pytest.mark.skipif(
+    platform.machine() not in ("x86_64", "AMD64") or not torch.backends.mkl.is_available(),
+    reason="MKL's code paths are an x86 matter",
+)
+def test_the_fingerprint_tells_mkl_s_code_paths_apart():
+    # MKL's compatible path (SSE2, no fused multiply-add) rounds unlike the paths an x86 CPU of
+    # this decade takes by itself (AVX2 or AVX-512): the fingerprint must see the products
+    # themselves, not only the inputs.
+    if os.environ.get("MKL_CBWR"):
+        pytest.skip("this run already fixes MKL's path")
+    assert _fingerprint_in_a_process(MKL_CBWR="COMPATIBLE") != _fingerprint_in_a_process()
