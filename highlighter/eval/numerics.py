@@ -6,7 +6,8 @@ take such a decision differently, and a video's track differs from that frame on
 torch's BLAS on x86, picks its code path by CPU (AVX-512 kernels on an Intel Xeon, AVX2 ones on an
 AMD EPYC here), and the paths round differently. ``MKL_CBWR`` (MKL's conditional numerical
 reproducibility) fixes the path: on an Intel Xeon, ``MKL_CBWR=AVX2`` gave the AMD installations'
-suite figures, seed for seed (docs/tracking.md, "Why the installations' figures differ").
+suite figures, all but one family's check seeds, where something else differs too
+(docs/tracking.md, "Why the installations' figures differ").
 
 ``fingerprint()`` multiplies fixed matrices of the label propagation's shape and runs a fixed
 convolution, and hashes the results. Runs with the same fingerprint round alike, so their figures

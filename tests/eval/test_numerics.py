@@ -25,14 +25,16 @@ def _fingerprint_in_a_process(**env: str) -> str:
 
 
 def test_the_fingerprint_is_the_same_in_every_process_that_rounds_alike(monkeypatch):
-    monkeypatch.delenv("MKL_CBWR", raising=False)
     value = fingerprint()
     assert len(value) == 12 and int(value, 16) >= 0
-    assert _fingerprint_in_a_process() == value
-    assert numerics() == {"cpu": numerics()["cpu"], "fingerprint": value, "mkl_cbwr": None}
-    assert numerics()["cpu"] and value in numerics_line() and "MKL_CBWR unset" in numerics_line()
+    assert _fingerprint_in_a_process() == value  # the same libraries, the same settings
+    assert numerics() == {"cpu": numerics()["cpu"], "fingerprint": value, "mkl_cbwr": os.environ.get("MKL_CBWR")}
+    assert numerics()["cpu"] and value in numerics_line()
+    # The setting the run had, whatever MKL did with it.
     monkeypatch.setenv("MKL_CBWR", "AVX2")
-    assert numerics()["mkl_cbwr"] == "AVX2"  # what the run had set, whatever MKL did with it
+    assert numerics()["mkl_cbwr"] == "AVX2" and "MKL_CBWR AVX2" in numerics_line()
+    monkeypatch.delenv("MKL_CBWR")
+    assert numerics()["mkl_cbwr"] is None and "MKL_CBWR unset" in numerics_line()
 
 
 @pytest.mark.skipif(
