@@ -72,6 +72,20 @@ def test_kmeans_medoids_pick_one_member_per_cluster():
     assert sorted(set(m // 10 for m in medoids)) == [0, 1, 2, 3]
 
 
+def test_kmeans_medoid_of_two_views_is_the_one_more_like_the_first_not_a_rounding():
+    # The mean of two unit vectors is exactly as near to each: which is the medoid must not be left
+    # to the last bits of two dot products (they differ with the machine's BLAS kernels).
+    prompt = np.array([1.0, 0.0, 0.0])
+    other = np.array([0.0, 1.0, 0.2]) / np.hypot(1.0, 0.2)  # unlike the prompt's view
+    turned = np.array([0.2, 1.0, 0.0]) / np.hypot(1.0, 0.2)  # the same cluster, more like the prompt's
+    for noise in (1.0 - 1e-11, 1.0, 1.0 + 1e-11):  # a rounding's worth either way
+        for a, b in ((other * noise, turned), (turned, other * noise)):
+            vectors = np.stack([prompt, a, b])
+            medoids = kmeans_medoids(vectors, 2)
+            assert 0 in medoids and len(medoids) == 2
+            assert vectors[medoids[1]] @ prompt == pytest.approx(turned @ prompt)
+
+
 def test_target_memory_is_bounded_and_keeps_the_prompt():
     memory = TargetMemory(k=4, capacity=16)
     first = np.r_[1.0, np.zeros(7)]
