@@ -1,13 +1,15 @@
 """How a machine's libraries round: what a run's figures, seed for seed, are tied to.
 
-The tracker makes knife-edge decisions on float32 sums: which remembered views are the memory's
-medoids, whether a similarity clears a gate. Two machines whose libraries round differently can
-take such a decision differently, and a video's track differs from that frame on. Intel's MKL,
-torch's BLAS on x86, picks its code path by CPU (AVX-512 kernels on an Intel Xeon, AVX2 ones on an
-AMD EPYC here), and the paths round differently. ``MKL_CBWR`` (MKL's conditional numerical
-reproducibility) fixes the path: on an Intel Xeon, ``MKL_CBWR=AVX2`` gave the AMD installations'
-suite figures, all but one family's check seeds, where something else differs too
-(docs/tracking.md, "Why the installations' figures differ").
+The tracker makes knife-edge decisions on float32 sums: whether a similarity clears a gate, and
+until 2026-12-06 which remembered views were the memory's medoids (an exact tie in every
+two-view cluster, now broken by the prompt's view: ``memory.kmeans_medoids``). Two machines whose
+libraries round differently can take such a decision differently, and a video's track differs
+from that frame on. Intel's MKL, torch's BLAS on x86, picks its code path by CPU (AVX-512 kernels
+on an Intel Xeon, AVX2 ones on an AMD EPYC here), and the paths round differently. ``MKL_CBWR``
+(MKL's conditional numerical reproducibility) fixes the path: on an Intel Xeon, ``MKL_CBWR=AVX2``
+gave the AMD installations' suite figures, all but one family's check seeds. With the medoid tie
+broken, both paths give the suite's videos alike (docs/tracking.md, "Why the installations'
+figures differ" and "The memory's medoids: a tie left to rounding").
 
 ``fingerprint()`` multiplies fixed matrices of the label propagation's shape and runs a fixed
 convolution, and hashes the results. Runs with the same fingerprint round alike, so their figures
