@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 
-# Two similarities to a cluster's mean closer than this are equal: far above float64 rounding of a
-# dot product of unit vectors (1e-16), far below any real difference between two views.
+# Two similarities to a cluster's mean closer than this are equal: far above the float64 rounding
+# of a dot product of unit vectors a few hundred long, as the memory's are (under 1e-13), far below
+# any real difference between two views.
 TIE = 1e-9
 
 
@@ -29,9 +30,9 @@ def kmeans_medoids(vectors: np.ndarray, k: int, *, iterations: int = 10) -> np.n
     a tie, and the one most like the first vector (the prompt's view in ``TargetMemory``) is taken.
     A cluster of two is always such a tie: the mean of two unit vectors is exactly as near to each.
     Left to the float rounding of the two dot products, the choice went either way with the BLAS
-    code path of the machine (MKL's AVX-512 and AVX2 kernels), and so did the tracks: 16 of the
-    22 clusterings of the synthetic clutter family's seed 0 had such a tie (docs/tracking.md, "The
-    memory's medoids: a tie left to rounding").
+    code path of the machine (MKL's AVX-512 and AVX2 kernels) and the thread count, and so did the
+    tracks: 16 of the 22 clusterings of the synthetic clutter family's seed 0 had such a tie
+    (docs/tracking.md, "The memory's medoids: a tie left to rounding").
     """
     n = len(vectors)
     if n <= k:
