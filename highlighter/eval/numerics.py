@@ -14,7 +14,9 @@ figures differ" and "The memory's medoids: a tie left to rounding").
 ``fingerprint()`` multiplies fixed matrices of the label propagation's shape and runs a fixed
 convolution, and hashes the results. Runs with the same fingerprint round alike, so their figures
 compare seed for seed. Between runs with different fingerprints, compare means over many seeds,
-and expect single videos to differ.
+and expect single videos to differ. It does not see torch's thread count (a one-thread run gave
+the two-thread fingerprint on the Intel Xeon of 2026-12-06), which can change the order of a sum:
+compare runs with the same thread count too.
 """
 
 from __future__ import annotations
