@@ -4,19 +4,25 @@ The tracker makes knife-edge decisions on float32 sums: whether a similarity cle
 until 2026-12-06 which remembered views were the memory's medoids (an exact tie in every
 two-view cluster, now broken by the prompt's view: ``memory.kmeans_medoids``). Two machines whose
 libraries round differently can take such a decision differently, and a video's track differs
-from that frame on. Intel's MKL, torch's BLAS on x86, picks its code path by CPU (AVX-512 kernels
-on an Intel Xeon, AVX2 ones on an AMD EPYC here), and the paths round differently. ``MKL_CBWR``
-(MKL's conditional numerical reproducibility) fixes the path: on an Intel Xeon, ``MKL_CBWR=AVX2``
-gave the AMD installations' suite figures, all but one family's check seeds. With the medoid tie
-broken, both paths give the suite's videos alike (docs/tracking.md, "Why the installations'
-figures differ" and "The memory's medoids: a tie left to rounding").
+from that frame on. Intel's MKL, torch's BLAS on x86, picks its code path by CPU, and the paths
+round differently. ``MKL_CBWR`` (MKL's conditional numerical reproducibility) fixes the path on an
+Intel CPU: on an Intel Xeon, ``MKL_CBWR=AVX2`` gave the AMD installations' suite figures, all but
+one family's check seeds. On the AMD EPYC of 2026-12-06's eighth session, MKL honoured only
+``MKL_CBWR=COMPATIBLE`` (``MKL_VERBOSE`` said ``CNR:AUTO`` for ``AVX2`` and ``AVX512``). With the
+medoid tie broken, both paths give the suite's videos alike (docs/tracking.md, "Why the
+installations' figures differ", "The memory's medoids: a tie left to rounding" and "One
+fingerprint, two roundings").
 
-``fingerprint()`` multiplies fixed matrices of the label propagation's shape and runs a fixed
-convolution, and hashes the results. Runs with the same fingerprint round alike, so their figures
-compare seed for seed. Between runs with different fingerprints, compare means over many seeds,
-and expect single videos to differ. It does not see torch's thread count (a one-thread run gave
-the two-thread fingerprint on the Intel Xeon of 2026-12-06), which can change the order of a sum:
-compare runs with the same thread count too.
+``fingerprint()`` hashes what ``_products`` computes on fixed inputs: a product and a convolution
+of the label propagation's kind, the appearance network itself, and a float64 product of the
+memory's kind. Runs with different fingerprints round differently somewhere: compare their
+figures as means over many seeds, and expect single videos to differ. Runs with the same one
+compare seed for seed, as far as these products stand for the tracker's. The first recipe (the
+product and the convolution alone) gave that AMD EPYC the Intel Xeon's value while the code of
+the day tracked a video there as MKL's AVX2 path did. The network's many small products were
+not in it; whether they are where the two machines part was not measured (no Intel machine was
+at hand). The network's outputs also change with torch's thread count, so the fingerprint now
+tells thread counts apart too.
 """
 
 from __future__ import annotations
@@ -31,21 +37,38 @@ from typing import Any
 
 @cache
 def fingerprint() -> str:
-    """12 hex digits of a hash of a float32 matrix product (784 x 128 by 128 x 3,000, a
-    propagation step's size) and a 3x3 convolution, on fixed inputs (numpy's generator, the same
-    numbers on every machine), in this process's torch."""
+    """12 hex digits of a hash of what ``_products`` computes, in this process's libraries."""
+    digest = hashlib.sha256()
+    for p in _products():
+        digest.update(p.tobytes())
+    return digest.hexdigest()[:12]
+
+
+def _products() -> list[Any]:
+    """The kinds of computation the tracker's decisions rest on, each on fixed inputs (numpy's
+    generator: the same numbers on every machine): a float32 matrix product of a propagation
+    step's size (784 x 128 by 128 x 3,000, torch's BLAS) and a 3x3 convolution; the appearance
+    network itself (``features.ImageNetFeatures``: ``dense`` of a 224 px image and ``pooled`` of a
+    128 px crop, the sizes the tracker gives it), whose many small products MKL may run on other
+    kernels than the large one; and a float64 product of unit vectors of the memory's length
+    (numpy's own BLAS, the memory's similarities and medoids)."""
     import numpy as np
     import torch
+
+    from highlighter.track.features import ImageNetFeatures
 
     rng = np.random.default_rng(0)
     a, b = (torch.from_numpy(rng.standard_normal(shape, dtype=np.float32)) for shape in ((784, 128), (128, 3000)))
     x, w = (torch.from_numpy(rng.standard_normal(shape, dtype=np.float32)) for shape in ((1, 32, 56, 56), (64, 32, 3, 3)))
     with torch.inference_mode():
-        products = (a @ b, torch.nn.functional.conv2d(x, w, padding=1))
-    digest = hashlib.sha256()
-    for p in products:
-        digest.update(p.numpy().tobytes())
-    return digest.hexdigest()[:12]
+        products = [(a @ b).numpy(), torch.nn.functional.conv2d(x, w, padding=1).numpy()]
+    features = ImageNetFeatures()
+    image, crop = rng.integers(0, 256, (224, 224, 3), dtype=np.uint8), rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
+    products += [features.dense(image), features.pooled(crop, np.ones(crop.shape[:2], bool))]
+    views = rng.standard_normal((40, 487))
+    views /= np.linalg.norm(views, axis=1, keepdims=True)
+    products.append(views @ views.T)
+    return [np.ascontiguousarray(p) for p in products]
 
 
 def cpu_name() -> str:

@@ -48,3 +48,23 @@ def test_the_fingerprint_tells_mkl_s_code_paths_apart():
     if os.environ.get("MKL_CBWR"):
         pytest.skip("this run already fixes MKL's path")
     assert _fingerprint_in_a_process(MKL_CBWR="COMPATIBLE") != _fingerprint_in_a_process()
+
+
+def test_the_fingerprint_sees_the_appearance_network():
+    # A machine can round the propagation's large product as another does and the network's small
+    # ones otherwise (an AMD EPYC gave an Intel Xeon's first fingerprint, yet tracked a video as
+    # MKL's AVX2 path does): a last bit of the network's outputs must move the fingerprint.
+    from highlighter.track.features import backbone
+
+    before = fingerprint.__wrapped__()
+    weight = backbone()[0][0].weight  # the first convolution's
+    saved = weight.clone()
+    with torch.no_grad():
+        weight.copy_(torch.nextafter(weight, torch.full_like(weight, float("inf"))))
+    try:
+        after = fingerprint.__wrapped__()
+    finally:
+        with torch.no_grad():
+            weight.copy_(saved)
+    assert after != before
+    assert fingerprint.__wrapped__() == before
