@@ -51,9 +51,9 @@ def test_the_fingerprint_tells_mkl_s_code_paths_apart():
 
 
 def test_the_fingerprint_sees_the_appearance_network():
-    # A machine can round the propagation's large product as another does and the network's small
-    # ones otherwise (an AMD EPYC gave an Intel Xeon's first fingerprint, yet tracked a video as
-    # MKL's AVX2 path does): a last bit of the network's outputs must move the fingerprint.
+    # The first recipe (the large product and a convolution) gave an AMD EPYC an Intel Xeon's
+    # value, yet the two tracked a video differently; the network's many small products may be
+    # where they part: a last bit of the network's outputs must move the fingerprint.
     from highlighter.track.features import backbone
 
     before = fingerprint.__wrapped__()
