@@ -22,7 +22,8 @@ product and the convolution alone) gave that AMD EPYC the Intel Xeon's value whi
 the day tracked a video there as MKL's AVX2 path did. The network's many small products were
 not in it; whether they are where the two machines part was not measured (no Intel machine was
 at hand). The network's outputs also change with torch's thread count, so the fingerprint now
-tells thread counts apart too.
+tells thread counts apart too. ``fingerprint_parts()`` hashes each product alone, so two runs
+whose fingerprints differ say which kind of computation parted them.
 """
 
 from __future__ import annotations
@@ -35,16 +36,28 @@ from pathlib import Path
 from typing import Any
 
 
-@cache
 def fingerprint() -> str:
-    """12 hex digits of a hash of what ``_products`` computes, in this process's libraries."""
-    digest = hashlib.sha256()
-    for p in _products():
-        digest.update(p.tobytes())
-    return digest.hexdigest()[:12]
+    """12 hex digits of a hash of everything ``_products`` computes, in this process's libraries."""
+    return _digests()[0]
 
 
-def _products() -> list[Any]:
+def fingerprint_parts() -> dict[str, str]:
+    """8 hex digits of a hash of each of ``_products``, by name: where two fingerprints differ, which
+    kind of computation rounds differently (the propagation's product, the convolution, the
+    network, numpy's float64 product)."""
+    return dict(_digests()[1])
+
+
+@cache
+def _digests() -> tuple[str, dict[str, str]]:
+    whole, each = hashlib.sha256(), {}
+    for name, p in _products().items():
+        whole.update(p.tobytes())
+        each[name] = hashlib.sha256(p.tobytes()).hexdigest()[:8]
+    return whole.hexdigest()[:12], each
+
+
+def _products() -> dict[str, Any]:
     """The kinds of computation the tracker's decisions rest on, each on fixed inputs (numpy's
     generator: the same numbers on every machine): a float32 matrix product of a propagation
     step's size (784 x 128 by 128 x 3,000, torch's BLAS) and a 3x3 convolution; the appearance
@@ -61,14 +74,15 @@ def _products() -> list[Any]:
     a, b = (torch.from_numpy(rng.standard_normal(shape, dtype=np.float32)) for shape in ((784, 128), (128, 3000)))
     x, w = (torch.from_numpy(rng.standard_normal(shape, dtype=np.float32)) for shape in ((1, 32, 56, 56), (64, 32, 3, 3)))
     with torch.inference_mode():
-        products = [(a @ b).numpy(), torch.nn.functional.conv2d(x, w, padding=1).numpy()]
+        products = {"propagation": (a @ b).numpy(), "convolution": torch.nn.functional.conv2d(x, w, padding=1).numpy()}
     features = ImageNetFeatures()
     image, crop = rng.integers(0, 256, (224, 224, 3), dtype=np.uint8), rng.integers(0, 256, (128, 128, 3), dtype=np.uint8)
-    products += [features.dense(image), features.pooled(crop, np.ones(crop.shape[:2], bool))]
+    products["network_dense"] = features.dense(image)
+    products["network_pooled"] = features.pooled(crop, np.ones(crop.shape[:2], bool))
     views = rng.standard_normal((40, 487))
     views /= np.linalg.norm(views, axis=1, keepdims=True)
-    products.append(views @ views.T)
-    return [np.ascontiguousarray(p) for p in products]
+    products["memory_float64"] = views @ views.T
+    return {name: np.ascontiguousarray(p) for name, p in products.items()}
 
 
 def cpu_name() -> str:
@@ -83,9 +97,10 @@ def cpu_name() -> str:
 
 
 def numerics() -> dict[str, Any]:
-    """``{"cpu", "fingerprint", "mkl_cbwr"}``: the CPU, ``fingerprint()``, and the ``MKL_CBWR``
-    setting the run had (None: MKL chose its path by CPU)."""
-    return {"cpu": cpu_name(), "fingerprint": fingerprint(), "mkl_cbwr": os.environ.get("MKL_CBWR")}
+    """``{"cpu", "fingerprint", "parts", "mkl_cbwr"}``: the CPU, ``fingerprint()``,
+    ``fingerprint_parts()``, and the ``MKL_CBWR`` setting the run had (None: MKL chose its path by
+    CPU)."""
+    return {"cpu": cpu_name(), "fingerprint": fingerprint(), "parts": fingerprint_parts(), "mkl_cbwr": os.environ.get("MKL_CBWR")}
 
 
 def numerics_line() -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from highlighter.eval.numerics import fingerprint, numerics, numerics_line
+from highlighter.eval.numerics import _digests, fingerprint, fingerprint_parts, numerics, numerics_line
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,10 @@ def test_the_fingerprint_is_the_same_in_every_process_that_rounds_alike(monkeypa
     value = fingerprint()
     assert len(value) == 12 and int(value, 16) >= 0
     assert _fingerprint_in_a_process() == value  # the same libraries, the same settings
-    assert numerics() == {"cpu": numerics()["cpu"], "fingerprint": value, "mkl_cbwr": os.environ.get("MKL_CBWR")}
+    parts = fingerprint_parts()
+    assert set(parts) == {"propagation", "convolution", "network_dense", "network_pooled", "memory_float64"}
+    assert all(len(v) == 8 and int(v, 16) >= 0 for v in parts.values())
+    assert numerics() == {"cpu": numerics()["cpu"], "fingerprint": value, "parts": parts, "mkl_cbwr": os.environ.get("MKL_CBWR")}
     assert numerics()["cpu"] and value in numerics_line()
     # The setting the run had, whatever MKL did with it.
     monkeypatch.setenv("MKL_CBWR", "AVX2")
@@ -56,15 +59,18 @@ def test_the_fingerprint_sees_the_appearance_network():
     # where they part: a last bit of the network's outputs must move the fingerprint.
     from highlighter.track.features import backbone
 
-    before = fingerprint.__wrapped__()
+    before = _digests.__wrapped__()
     weight = backbone()[0][0].weight  # the first convolution's
     saved = weight.clone()
     with torch.no_grad():
         weight.copy_(torch.nextafter(weight, torch.full_like(weight, float("inf"))))
     try:
-        after = fingerprint.__wrapped__()
+        after = _digests.__wrapped__()
     finally:
         with torch.no_grad():
             weight.copy_(saved)
-    assert after != before
-    assert fingerprint.__wrapped__() == before
+    assert after[0] != before[0]
+    # The parts say where: the network's two outputs, and nothing else.
+    moved = {name for name in before[1] if after[1][name] != before[1][name]}
+    assert moved == {"network_dense", "network_pooled"}
+    assert _digests.__wrapped__() == before
