@@ -9,9 +9,9 @@ round differently. ``MKL_CBWR`` (MKL's conditional numerical reproducibility) fi
 Intel CPU: on an Intel Xeon, ``MKL_CBWR=AVX2`` gave the AMD installations' suite figures, all but
 one family's check seeds. On the AMD EPYC of 2026-12-06's eighth session, MKL honoured only
 ``MKL_CBWR=COMPATIBLE`` (``MKL_VERBOSE`` said ``CNR:AUTO`` for ``AVX2`` and ``AVX512``). With the
-medoid tie broken, both paths, and that AMD EPYC, give the suite's videos alike (docs/tracking.md, "Why the
-installations' figures differ", "The memory's medoids: a tie left to rounding" and "One
-fingerprint, two roundings").
+medoid tie broken, both paths, and that AMD EPYC, give the suite's videos alike
+(docs/tracking.md, "Why the installations' figures differ", "The memory's medoids: a tie left to
+rounding" and "One fingerprint, two roundings").
 
 ``fingerprint()`` hashes what ``_products`` computes on fixed inputs: a product and a convolution
 of the label propagation's kind, the appearance network itself, and a float64 product of the
@@ -19,9 +19,9 @@ memory's kind. Runs with different fingerprints round differently somewhere: com
 figures as means over many seeds, and expect single videos to differ. Runs with the same one
 compare seed for seed, as far as these products stand for the tracker's. The first recipe (the
 product and the convolution alone) gave that AMD EPYC the Intel Xeon's value while the code
-before the tie-break (da01101) tracked clutter seed 0 there as MKL's AVX2 path did. The network's many small products were
-not in it; whether they are where the two machines part was not measured (no Intel machine was
-at hand). The network's outputs also change with torch's thread count, so the fingerprint now
+before the tie-break (da01101) tracked clutter seed 0 there as MKL's AVX2 path did. The
+network's many small products were not in it; whether they are where the two machines part was
+not measured (no Intel machine was at hand). The network's outputs also change with torch's thread count, so the fingerprint now
 tells thread counts apart too. ``fingerprint_parts()`` hashes each product alone, so two runs
 whose fingerprints differ say which kind of computation parted them.
 """
@@ -52,8 +52,9 @@ def fingerprint_parts() -> dict[str, str]:
 def _digests() -> tuple[str, dict[str, str]]:
     whole, each = hashlib.sha256(), {}
     for name, p in _products().items():
-        whole.update(p.tobytes())
-        each[name] = hashlib.sha256(p.tobytes()).hexdigest()[:8]
+        data = p.tobytes()
+        whole.update(data)
+        each[name] = hashlib.sha256(data).hexdigest()[:8]
     return whole.hexdigest()[:12], each
 
 
