@@ -11,7 +11,7 @@ from highlighter.render.effects import LOOKS, Look, Spotlight, UnknownLook, make
 from highlighter.render.presets import ASPECTS, LOOK_CHOICES, MOTIONS, PRODUCT_COLOURS, SAFE_ZONES, product_colour
 from highlighter.render.products import ProductLook
 from highlighter.render.reframe import (
-    CameraPath, FocusError, UnknownProduct, crop_path, plan_camera, product_cameras, window_size,
+    CameraPath, FocusError, UnknownProduct, crop_path, focus_ranges, plan_camera, product_cameras, window_size,
 )  # fmt: skip
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "UnknownProduct",
     "crop_path",
     "default_size",
+    "focus_ranges",
     "make_looks",
     "parse_aspect",
     "plan_camera",

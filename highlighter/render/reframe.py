@@ -457,6 +457,31 @@ def _auto_focus(
     return out
 
 
+def focus_ranges(items: Sequence) -> list[tuple[float, float, str]]:
+    """The marketer's focus ranges ``[(start_s, end_s, product), ...]`` checked and in time order
+    (the product as given: an id, a name or ``"all"``, stripped). A range ends where the next may
+    start; ``FocusError`` for one that is not three values, has a negative or non-finite time,
+    ends before it starts, or overlaps another. The web app checks a render's ranges with this
+    before it queues the render, the engine again before it plans the camera."""
+    out = []
+    for item in items:
+        try:
+            if isinstance(item, (str, bytes)):
+                raise TypeError(item)
+            start_s, end_s, key = item
+            start_s, end_s = float(start_s), float(end_s)
+        except (TypeError, ValueError):
+            raise FocusError(f"A focus range is (start seconds, end seconds, product), got {item!r}.") from None
+        if not (math.isfinite(start_s) and math.isfinite(end_s) and 0 <= start_s < end_s):
+            raise FocusError(f"A focus range must start at 0 s or later and end after it starts, got {start_s:g}-{end_s:g} s.")
+        out.append((start_s, end_s, str(key).strip()))
+    out.sort()
+    for (s0, e0, _), (s1, e1, _) in zip(out, out[1:]):
+        if s1 < e0:
+            raise FocusError(f"The focus range {s1:g}-{e1:g} s overlaps {s0:g}-{e0:g} s. Give each moment one product.")
+    return out
+
+
 def focus_targets(
     track: Track,
     focus: Focus,
@@ -494,20 +519,9 @@ def focus_targets(
             labels, mode = [chosen] * n, chosen
     else:
         labels, mode = auto(), "ranges"
-        taken = np.zeros(n, bool)
-        for item in focus:
-            try:
-                start_s, end_s, key = item
-                start_s, end_s = float(start_s), float(end_s)
-            except (TypeError, ValueError):
-                raise FocusError(f"A focus range is (start seconds, end seconds, product), got {item!r}.") from None
-            if not 0 <= start_s < end_s:
-                raise FocusError(f"A focus range must start at 0 s or later and end after it starts, got {start_s:g}-{end_s:g} s.")
-            chosen = ALL if str(key).strip().lower() == ALL else resolve_product(track, str(key))
+        for start_s, end_s, key in focus_ranges(focus):
+            chosen = ALL if key.lower() == ALL else resolve_product(track, key)
             first, last = math.ceil(start_s * fps - 1e-6), min(n, math.ceil(end_s * fps - 1e-6))
-            if taken[first:last].any():
-                raise FocusError(f"The focus range {start_s:g}-{end_s:g} s overlaps another one. Give each moment one product.")
-            taken[first:last] = True
             labels[first:last] = [chosen] * max(0, last - first)
 
     index = {object_id: k for k, object_id in enumerate(ids)}

@@ -16,7 +16,7 @@ import pytest
 from highlighter.cli import main
 from highlighter.media import VideoWriter, iter_frames
 from highlighter.render import (
-    PRODUCT_COLOURS, FocusError, ProductLook, RenderSpec, UnknownProduct, plan_camera, render_outputs, render_video,
+    PRODUCT_COLOURS, FocusError, ProductLook, RenderSpec, UnknownProduct, focus_ranges, plan_camera, render_outputs, render_video,
 )  # fmt: skip
 from highlighter.render.effects import Label, Outline, parse_colour
 from highlighter.render.matte import Matte, union_matte
@@ -308,6 +308,25 @@ def test_focus_by_time_ranges_and_a_cut_cuts():
         plan_camera(track, aspect=(9, 16), focus=[(0, 2, "bag"), (1, 3, "shoes")])
     with pytest.raises(FocusError, match="end after it starts"):
         plan_camera(track, aspect=(9, 16), focus=[(2, 1, "bag")])
+
+
+def test_focus_ranges_are_checked_and_put_in_time_order():
+    assert focus_ranges([(3, 6.5, " shoes "), ["0", 3, "bag"], (6.5, 7, "all")]) == [
+        (0.0, 3.0, "bag"), (3.0, 6.5, "shoes"), (6.5, 7.0, "all")
+    ]  # one range ends where the next starts
+    assert focus_ranges([]) == []
+    for bad, message in [
+        ([(0, 2, "bag"), (1.9, 3, "shoes")], "1.9-3 s overlaps 0-2 s"),
+        ([(1, 1, "bag")], "end after it starts"),
+        ([(0, float("inf"), "bag")], "end after it starts"),
+        ([(float("nan"), 1, "bag")], "end after it starts"),
+        (["0-1"], "(start seconds, end seconds, product)"),  # a string is not three values, even of three characters
+        (["012"], "(start seconds, end seconds, product)"),
+        ([(0, "soon", "bag")], "(start seconds, end seconds, product)"),
+    ]:
+        with pytest.raises(FocusError) as error:
+            focus_ranges(bad)
+        assert message in str(error.value)
 
 
 # --- editor outputs per product ---------------------------------------------------------------------
