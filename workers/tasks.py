@@ -397,8 +397,9 @@ def _render_options(job: RenderJob, track: Track) -> dict:
     """The engine's keyword arguments for this render; options an older engine lacks are left out.
 
     Several products: each one's looks (``job.looks``, else ``job.style``) in its colour, the one the
-    review page draws it in, and the product the camera follows (``job.focus``; "auto": the engine's
-    choice, the product most in view).
+    review page draws it in, and what the camera follows: the marketer's time ranges
+    (``job.focus_ranges``, the engine's choice outside them), else ``job.focus`` ("auto": the
+    engine's choice, the product most in view; "all"; a product's id).
     """
     options = {
         "styles": tuple(job.style.split(",")),
@@ -414,7 +415,10 @@ def _render_options(job: RenderJob, track: Track) -> dict:
             )
             for o in track.objects
         }
-        options["focus"] = None if job.focus == "auto" else job.focus
+        if job.focus_ranges:
+            options["focus"] = [(float(start), float(end), str(key)) for start, end, key in job.focus_ranges]
+        else:
+            options["focus"] = None if job.focus == "auto" else job.focus
     accepted = inspect.signature(engine_render).parameters
     return {k: v for k, v in options.items() if k in accepted}
 

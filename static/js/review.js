@@ -386,11 +386,63 @@
     }
     const focus = $("focus");
     const was = focus.value;
-    focus.querySelectorAll("option:not([value=auto])").forEach((o) => o.remove());
-    for (const p of products) focus.append(new Option(p.name, p.id));
-    focus.value = products.some((p) => p.id === was) ? was : "auto";
+    focus.querySelectorAll("option[data-product]").forEach((o) => o.remove());
+    const byRange = focus.querySelector("option[value=ranges]");
+    for (const p of products) focus.insertBefore(productOption(p), byRange);
+    focus.value = ["auto", "all", "ranges"].includes(was) || products.some((p) => p.id === was) ? was : "auto";
+    focusProducts = products;
+    $("focus-range-list").querySelectorAll("select").forEach(fillRangeChoices);
   }
   $("same-looks").addEventListener("change", () => { $("looks-each").hidden = $("same-looks").checked; });
+
+  // The camera's focus by time range: rows of start, end (seconds) and the product (or all of them).
+  let focusProducts = [];
+  function productOption(p) {
+    const option = new Option(p.name, p.id);
+    option.dataset.product = p.id;
+    return option;
+  }
+  function fillRangeChoices(select) {
+    const was = select.value;
+    select.textContent = "";
+    for (const p of focusProducts) select.append(productOption(p));
+    select.append(new Option("Every product, while they fit", "all"));
+    if (Array.from(select.options).some((o) => o.value === was)) select.value = was;
+  }
+  const seconds = (value) => Math.round(value * 100) / 100;
+  function addFocusRange() {
+    const list = $("focus-range-list");
+    const ends = Array.from(list.querySelectorAll("input.range-end")).map((i) => i.valueAsNumber).filter((v) => !Number.isNaN(v));
+    const length = seconds(frameCount() / fps());
+    const start = seconds(Math.min(ends.length ? Math.max(...ends) : video.currentTime, length));
+    const row = document.createElement("li");
+    const number = (cls, value, label) => {
+      const input = document.createElement("input");
+      Object.assign(input, { type: "number", min: "0", step: "any", className: cls, value: String(value) });
+      input.setAttribute("aria-label", label);
+      return input;
+    };
+    const product = document.createElement("select");
+    product.className = "range-product";
+    product.setAttribute("aria-label", "The camera follows");
+    fillRangeChoices(product);
+    const remove = document.createElement("button");
+    Object.assign(remove, { type: "button", className: "secondary small remove-range", textContent: "Remove" });
+    remove.addEventListener("click", () => row.remove());
+    row.append("From ", number("range-start", start, "Start, in seconds"), " s to ", number("range-end", length, "End, in seconds"),
+      " s, the camera follows ", product, " ", remove);
+    list.append(row);
+  }
+  function focusRanges() {
+    return Array.from($("focus-range-list").querySelectorAll("li")).map((row) => [
+      row.querySelector(".range-start").valueAsNumber, row.querySelector(".range-end").valueAsNumber, row.querySelector(".range-product").value,
+    ]);
+  }
+  $("focus").addEventListener("change", () => {
+    $("focus-ranges").hidden = $("focus").value !== "ranges";
+    if (!$("focus-ranges").hidden && !$("focus-range-list").children.length) addFocusRange();
+  });
+  $("add-focus-range").addEventListener("click", addFocusRange);
 
   async function render(aspects) {
     const style = checked("style");
@@ -398,6 +450,17 @@
     const body = { style, aspect: aspects, motion };
     if (!$("product-looks").hidden) {
       body.focus = $("focus").value;
+      if (body.focus === "ranges") {
+        body.focus = "auto";
+        body.focus_ranges = focusRanges();
+        const problem = !body.focus_ranges.length ? "Add a time range, or choose whom the camera follows for the whole video."
+          : body.focus_ranges.some(([start, end]) => Number.isNaN(start) || Number.isNaN(end)) ? "Give each time range a start and an end, in seconds."
+          : "";
+        if (problem) {
+          $("render-error").textContent = problem;
+          return;
+        }
+      }
       if (!$("same-looks").checked) {
         body.looks = {};
         $("looks-each").querySelectorAll("fieldset").forEach((f) => { body.looks[f.dataset.product] = checked(`looks-${f.dataset.product}`); });

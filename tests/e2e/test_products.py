@@ -1,7 +1,7 @@
 """Two products in a real browser (Chromium through Playwright, the real worker, S3 and PostgreSQL):
 upload with two descriptions, confirm both, correct one on the review page (the other's track does
-not change), rename it, render both highlighted with the camera switching between them, download,
-and check the file with ffprobe and its frames."""
+not change), rename it, render both highlighted with the camera switching between them (on its own,
+then by the time ranges chosen on the page), download, and check the files with ffprobe and their frames."""
 
 from __future__ import annotations
 
@@ -183,3 +183,33 @@ def test_two_products_uploaded_confirmed_corrected_one_at_a_time_and_rendered_wi
     assert red > 0.08 and blue < 0.005, (red, blue)
     red, blue = _colour_fractions(saved, SECONDS - 0.4)
     assert blue > 0.08 and red < 0.005, (red, blue)
+
+    # Render again with the camera chosen by time range, the other way round: the ball to 1.5 s,
+    # then the box. A range added after another starts where it ends and runs to the video's end.
+    page.select_option("#focus", "ranges")
+    first_range = "#focus-range-list li:nth-child(1)"
+    page.wait_for_selector(first_range)
+    page.fill(f"{first_range} .range-start", "0")
+    page.fill(f"{first_range} .range-end", "1.5")
+    page.select_option(f"{first_range} .range-product", "2")
+    page.click("#add-focus-range")
+    second_range = "#focus-range-list li:nth-child(2)"
+    assert page.input_value(f"{second_range} .range-start") == "1.5"
+    assert page.input_value(f"{second_range} .range-end") == f"{SECONDS:g}"
+    page.select_option(f"{second_range} .range-product", "1")
+    page.click("#render")
+    timed = wait_for(lambda: RenderJob.objects.filter(track_job=corrected).exclude(pk=render.pk).first(), timeout=30,
+                     what="the render job by time range")  # fmt: skip
+    assert timed.focus == "auto" and timed.focus_ranges == [[0.0, 1.5, "2"], [1.5, SECONDS, "1"]]
+    link = page.locator(f"[data-render='{timed.id}'] a.download")
+    link.wait_for(timeout=300_000)
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    assert download.suggested_filename == "red-box-blue-ball-the-red-box+blue-ball-spotlight+outline-focus-by-time-9x16-v3.mp4"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    red, blue = _colour_fractions(saved, 1.2)  # the ball, small still, and no box
+    assert blue > 0.02 and red < 0.005, (red, blue)
+    red, blue = _colour_fractions(saved, SECONDS - 0.4)  # the box, shrunk, and no ball
+    assert red > 0.02 and blue < 0.005, (red, blue)

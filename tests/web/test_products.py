@@ -18,6 +18,7 @@ from webapp.videos import selectors, services, storage
 from webapp.videos.selectors import SINGLE_PRODUCT_COLOUR
 from webapp.videos.models import JobStatus, Product, RenderJob, TrackJob, Video
 from webapp.videos.products import MAX_PRODUCTS, palette
+from workers.tasks import _render_options
 
 pytestmark = pytest.mark.django_db
 
@@ -293,13 +294,61 @@ def test_renders_take_looks_per_product_and_a_focus(alice_client, two_products):
     ("extra", "message"),
     [({"focus": "9"}, "no product '9'"), ({"looks": {"9": ["glow"]}}, "no product '9'"),
      ({"looks": {"1": ["sparkles"]}}, "no look called 'sparkles'"), ({"looks": {"1": []}}, "at least one look"),
-     ({"looks": ["glow"]}, "{product id: [look, ...]}"), ({"focus": 3}, "a product's id, or 'auto'")],
+     ({"looks": ["glow"]}, "{product id: [look, ...]}"), ({"focus": 3}, "a product's id, 'all' or 'auto'")],
 )  # fmt: skip
 def test_bad_render_choices_are_a_clear_400(alice_client, two_products, extra, message):
     body = {"style": ["spotlight"], "aspect": ["9:16"], **extra}
     response = _post(alice_client, reverse("renders-create", args=[two_products.id]), body)
     assert response.status_code == 400 and message in response.json()["error"]
     assert not RenderJob.objects.exists()
+
+
+def test_renders_take_the_cameras_focus_by_time_range_or_on_every_product(alice_client, two_products):
+    video = two_products
+    ranges = [[1.5, 3.0, "all"], [0, 1.5, "2"]]
+    body = {"style": ["spotlight"], "aspect": ["9:16", "1:1"], "focus": "auto", "focus_ranges": ranges}
+    response = _post(alice_client, reverse("renders-create", args=[video.id]), body)
+    assert response.status_code == 201, response.content
+    render = RenderJob.objects.filter(track_job__video=video, aspect="9:16").get()
+    assert render.focus == "auto" and render.focus_ranges == [[0.0, 1.5, "2"], [1.5, 3.0, "all"]]  # in time order
+    assert render.download_name == "a-the-red-box+the-blue-ball-spotlight-focus-by-time-9x16.mp4"
+    # The worker gives the engine the ranges; the camera's own choice outside them.
+    track = Track.from_json(storage.get_bytes(video.current_track.track_key))
+    assert _render_options(render, track)["focus"] == [(0.0, 1.5, "2"), (1.5, 3.0, "all")]
+    every = services.renders_create(video=video, styles=["glow"], aspects=["1:1"], focus="all")[0]
+    assert every.download_name == "a-the-red-box+the-blue-ball-glow-focus-all-1x1.mp4"
+    assert _render_options(every, track)["focus"] == "all" and every.focus_ranges == []
+    auto = services.renders_create(video=video, styles=["glow"], aspects=["1:1"])[0]
+    assert _render_options(auto, track)["focus"] is None
+
+
+def test_one_product_renders_leave_the_focus_to_the_camera(alice_client, reviewed_video):
+    body = {"style": ["spotlight"], "aspect": ["9:16"], "focus_ranges": [[0, 1, "1"]]}
+    assert _post(alice_client, reverse("renders-create", args=[reviewed_video.id]), body).status_code == 201
+    render = RenderJob.objects.get(track_job__video=reviewed_video)
+    assert render.focus == "auto" and render.focus_ranges == []
+    assert "focus" not in render.download_name
+
+
+@pytest.mark.parametrize(
+    ("ranges", "message"),
+    [([[0, 2, "1"], [1.5, 3, "2"]], "overlaps 0-2 s"), ([[0, 1, "9"]], "no product '9'"),
+     ([[2, 9, "1"]], "ends after the video does (3.0 s)"), ([[2, 1, "1"]], "end after it starts"),
+     ([[-1, 1, "1"]], "start at 0 s or later"), ([["a", 1, "1"]], "(start seconds, end seconds, product)"),
+     (["012"], "(start seconds, end seconds, product)"), ([[0, 1]], "(start seconds, end seconds, product)"),
+     ({"0": [0, 1, "1"]}, "a list of at most"), ([[i / 10, (i + 1) / 10, "1"] for i in range(101)], "a list of at most")],
+)  # fmt: skip
+def test_bad_focus_ranges_are_a_clear_400(alice_client, two_products, ranges, message):
+    body = {"style": ["spotlight"], "aspect": ["9:16"], "focus_ranges": ranges}
+    response = _post(alice_client, reverse("renders-create", args=[two_products.id]), body)
+    assert response.status_code == 400 and message in response.json()["error"]
+    assert not RenderJob.objects.exists()
+
+
+def test_a_focus_on_one_product_and_time_ranges_together_are_a_clear_400(alice_client, two_products):
+    body = {"style": ["spotlight"], "aspect": ["9:16"], "focus": "1", "focus_ranges": [[0, 1, "2"]]}
+    response = _post(alice_client, reverse("renders-create", args=[two_products.id]), body)
+    assert response.status_code == 400 and "not both" in response.json()["error"]
 
 
 # --- before several products -------------------------------------------------------------------------

@@ -282,9 +282,13 @@ class RenderJob(Job):
     aspect = models.CharField(max_length=16, default="9:16")  # "W:H" or "source"
     motion = models.CharField(max_length=16, default="default")  # the reframe camera's motion preset
     # With several products: {product id: "look,look"} for those whose looks differ from ``style``,
-    # and the product the reframe camera follows ("auto": the one most in view, per shot).
+    # and what the reframe camera follows: "auto" (the product most in view, per shot), "all" (every
+    # product in frame while they fit) or a product's id; or the marketer's time ranges
+    # ``[[start_s, end_s, product id or "all"], ...]`` (``focus`` is then "auto": the camera's choice
+    # outside them).
     looks = models.JSONField(default=dict, blank=True)
     focus = models.CharField(max_length=40, default="auto")
+    focus_ranges = models.JSONField(default=list, blank=True)
     output_key = models.CharField(max_length=512, blank=True)
     output_info = models.JSONField(default=dict, blank=True)
 
@@ -294,7 +298,8 @@ class RenderJob(Job):
     @property
     def download_name(self) -> str:
         """``clip-spotlight-9x16.mp4``; with several products their names too:
-        ``clip-red-bag+white-sneakers-spotlight-9x16.mp4``, or each with its looks when they differ."""
+        ``clip-red-bag+white-sneakers-spotlight-9x16.mp4``, or each with its looks when they differ, and
+        the camera's focus when it is chosen (``-focus-white-sneakers``, ``-focus-all``, ``-focus-by-time``)."""
         video = self.track_job.video
         stem = video.title.rsplit(".", 1)[0] or "video"
         aspect = self.aspect.replace(":", "x")
@@ -309,7 +314,12 @@ class RenderJob(Job):
             what = "+".join(name(pid) for pid in ids) + "-" + looks[0].replace(",", "+")
         else:
             what = "+".join(f"{name(pid)}-{look.replace(',', '+')}" for pid, look in zip(ids, looks))
-        focus = f"-focus-{name(self.focus)}" if self.focus in ids else ""
+        if self.focus_ranges:
+            focus = "-focus-by-time"
+        elif self.focus in ids:
+            focus = f"-focus-{name(self.focus)}"
+        else:
+            focus = "-focus-all" if self.focus == "all" else ""
         return f"{stem}-{what}{focus}-{aspect}{version}.mp4"
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from highlighter import media
 from highlighter.errors import HighlighterError
+from highlighter.render import reframe
 from highlighter.track.prompt import Prompt, clip_box
 from webapp.videos import dispatch, products, quotas, storage
 from webapp.videos.models import JobStatus, Product, RenderJob, StoredObject, TrackJob, Video, video_prefix
@@ -506,25 +507,33 @@ def renders_create(
     motion: str = "default",
     looks: dict[str, list[str]] | None = None,
     focus: str = "auto",
+    focus_ranges: list | None = None,
 ) -> list[RenderJob]:
     """One render per aspect of the current track version, each a separate job; no re-tracking.
 
     ``styles`` are the looks of every product, except those ``looks`` gives their own
-    (``{product id: [look, ...]}``, checked by the form). ``focus`` is the product the reframe camera
-    follows, or "auto": the one most in view. ``ValidationError`` for a product the track lacks.
+    (``{product id: [look, ...]}``, checked by the form). ``focus`` is what the reframe camera
+    follows: "auto" (the product most in view), "all" (every product in frame while they fit) or a
+    product's id; ``focus_ranges`` (``[[start_s, end_s, product id or "all"], ...]``, with ``focus``
+    "auto" outside them) chooses it by time instead. ``ValidationError`` for a product the track
+    lacks, or ranges that overlap, run past the video or do not make sense.
     """
     track = video.current_track
     if track is None or track.status != JobStatus.DONE:
         raise ValidationError("Wait until the track is ready before rendering.")
     ids = track.product_ids
     names = video.product_names()
-    for product_id in [*(looks or {}), *([focus] if focus != "auto" else [])]:
+    ranges = _focus_ranges(video, focus_ranges or [])
+    if ranges and focus != "auto":
+        raise ValidationError("Choose one product for the whole video or time ranges, not both.")
+    chosen = [key for _, _, key in ranges] + ([focus] if focus != "auto" else [])
+    for product_id in [*(looks or {}), *(key for key in chosen if key != "all")]:
         if product_id not in ids:
             raise ValidationError(f"This video has no product '{product_id}'. Reload the page and choose again.")
     style = ",".join(styles)
     own = {pid: ",".join(v) for pid, v in (looks or {}).items() if ",".join(v) != style}
     if len(ids) < 2:  # one product: its looks are the render's, and the camera follows it
-        style, own, focus = own.get(ids[0], style), {}, "auto"
+        style, own, focus, ranges = own.get(ids[0], style), {}, "auto", []
     for pid in own:
         if not own[pid]:
             raise ValidationError(f"Choose at least one look for {names.get(pid, 'each product')}.")
@@ -532,7 +541,8 @@ def renders_create(
         quotas.check(user=video.owner, new_jobs=len(aspects))
         jobs = [
             RenderJob.objects.create(
-                track_job=track, style=style, aspect=aspect, motion=motion, looks=own, focus=focus
+                track_job=track, style=style, aspect=aspect, motion=motion, looks=own, focus=focus,
+                focus_ranges=[list(r) for r in ranges],
             )
             for aspect in aspects
         ]
@@ -541,6 +551,28 @@ def renders_create(
         for job in jobs:
             render_job_enqueue(job=job)
     return jobs
+
+
+MAX_FOCUS_RANGES = 100  # more time ranges than a marketer sets by hand: a client's mistake
+
+
+def _focus_ranges(video: Video, items: list) -> list[tuple[float, float, str]]:
+    """A render's focus ranges checked (``reframe.focus_ranges``: numbers, order, no overlap) and
+    within the video, in time order; ``ValidationError`` with what to fix."""
+    if not isinstance(items, list) or len(items) > MAX_FOCUS_RANGES:
+        raise ValidationError(f"The focus ranges are a list of at most {MAX_FOCUS_RANGES} [start seconds, end seconds, product].")
+    try:
+        ranges = reframe.focus_ranges(items)
+    except reframe.FocusError as error:
+        raise ValidationError(str(error)) from None
+    fps = float(video.info.get("fps") or 0.0)
+    frames = int(video.info.get("frame_count") or 0)
+    duration = float(video.info.get("duration") or (frames / fps if fps > 0 else 0.0))
+    slack = 1.0 / fps if fps > 0 else 0.05  # a time typed to the hundredth may round past the last frame
+    for start_s, end_s, _ in ranges:
+        if duration > 0 and end_s > duration + slack:
+            raise ValidationError(f"The focus range {start_s:g}-{end_s:g} s ends after the video does ({duration:.1f} s).")
+    return ranges
 
 
 def job_cancel(*, job: TrackJob | RenderJob) -> None:

@@ -289,10 +289,11 @@ def renders_create(request: HttpRequest, data: dict, video_id) -> JsonResponse:
         raise ValidationError([f"{form.fields[k].label}: {' '.join(v)}" for k, v in form.errors.items()])
     focus = data.get("focus") or "auto"
     if not isinstance(focus, str):
-        raise ValidationError("The focus is a product's id, or 'auto'.")
+        raise ValidationError("The focus is a product's id, 'all' or 'auto'.")
     jobs = services.renders_create(
         video=video, styles=form.cleaned_data["style"], aspects=form.cleaned_data["aspect"],
         motion=form.cleaned_data["motion"], looks=product_looks(data.get("looks")), focus=focus,
+        focus_ranges=data.get("focus_ranges") or [],
     )  # fmt: skip
     return JsonResponse({"renders": [str(j.id) for j in jobs]}, status=201)
 
