@@ -94,5 +94,11 @@ def test_take_screenshots_of_two_products(live_server, browser, alice, media_dir
     page.wait_for_selector("#overlay[data-frame='60'][data-drawn='1'][data-visible='1,2']", timeout=15_000)
     page.uncheck("#render-form #same-looks")
     page.check("#render-form input[name=looks-2][value=outline]")
+    # The camera by time range: the box to 2.4 s (the playhead), then the ball.
+    page.select_option("#focus", "ranges")
+    page.fill("#focus-range-list li:nth-child(1) .range-start", "0")
+    page.fill("#focus-range-list li:nth-child(1) .range-end", "2.4")
+    page.click("#add-focus-range")
+    page.select_option("#focus-range-list li:nth-child(2) .range-product", "2")
     page.screenshot(path=out / "review-two-products.png", full_page=True)
     context.close()
