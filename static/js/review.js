@@ -409,12 +409,17 @@
     select.append(new Option("Every product, while they fit", "all"));
     if (Array.from(select.options).some((o) => o.value === was)) select.value = was;
   }
-  const seconds = (value) => Math.round(value * 100) / 100;
+  // Times to the millisecond below a frame's start, so that the engine (a range covers the frames whose
+  // start lies in it) takes exactly the frames meant, whatever the frame rate.
+  const frameStart = (i) => Math.floor((i / fps()) * 1000 + 1e-6) / 1000;
+  // The shot (inclusive frames) that holds frame i: the whole video when the track has no shots.
+  const shotOf = (i) => (track && track.shots || []).find(([a, b]) => a <= i && i <= b) || [0, frameCount() - 1];
   function addFocusRange() {
     const list = $("focus-range-list");
     const ends = Array.from(list.querySelectorAll("input.range-end")).map((i) => i.valueAsNumber).filter((v) => !Number.isNaN(v));
-    const length = seconds(frameCount() / fps());
-    const start = seconds(Math.min(ends.length ? Math.max(...ends) : video.currentTime, length));
+    // The first range starts at the playhead's frame, the next where the last ends; each runs to the end of its shot.
+    const start = ends.length ? Math.min(Math.max(...ends), frameStart(frameCount() - 1)) : frameStart(frameAt(video.currentTime));
+    const end = frameStart(shotOf(frameAt(start))[1] + 1);
     const row = document.createElement("li");
     const number = (cls, value, label) => {
       const input = document.createElement("input");
@@ -426,11 +431,19 @@
     product.className = "range-product";
     product.setAttribute("aria-label", "The camera follows");
     fillRangeChoices(product);
+    const from = number("range-start", start, "Start, in seconds");
+    const to = number("range-end", end, "End, in seconds");
+    const shot = document.createElement("button");
+    Object.assign(shot, { type: "button", className: "secondary small whole-shot", textContent: "Its whole shot" });
+    shot.addEventListener("click", () => {
+      const [a, b] = shotOf(frameAt(Number.isNaN(from.valueAsNumber) ? video.currentTime : from.valueAsNumber));
+      from.value = String(frameStart(a));
+      to.value = String(frameStart(b + 1));
+    });
     const remove = document.createElement("button");
     Object.assign(remove, { type: "button", className: "secondary small remove-range", textContent: "Remove" });
     remove.addEventListener("click", () => row.remove());
-    row.append("From ", number("range-start", start, "Start, in seconds"), " s to ", number("range-end", length, "End, in seconds"),
-      " s, the camera follows ", product, " ", remove);
+    row.append("From ", from, " s to ", to, " s, the camera follows ", product, " ", shot, " ", remove);
     list.append(row);
   }
   function focusRanges() {

@@ -185,10 +185,13 @@ def test_two_products_uploaded_confirmed_corrected_one_at_a_time_and_rendered_wi
     assert blue > 0.08 and red < 0.005, (red, blue)
 
     # Render again with the camera chosen by time range, the other way round: the ball to 1.5 s,
-    # then the box. A range added after another starts where it ends and runs to the video's end.
+    # then the box. A range added after another starts where it ends and runs to its shot's end.
     page.select_option("#focus", "ranges")
     first_range = "#focus-range-list li:nth-child(1)"
     page.wait_for_selector(first_range)
+    page.click(f"{first_range} .whole-shot")  # the video is one shot
+    assert page.input_value(f"{first_range} .range-start") == "0"
+    assert page.input_value(f"{first_range} .range-end") == f"{SECONDS:g}"
     page.fill(f"{first_range} .range-start", "0")
     page.fill(f"{first_range} .range-end", "1.5")
     page.select_option(f"{first_range} .range-product", "2")

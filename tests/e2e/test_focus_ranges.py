@@ -1,0 +1,65 @@
+"""The render form's camera focus by time range in a real browser, on a track of two shots (no worker:
+the rows and the track file are made directly): a first range starts at the playhead, the next where
+the last ends, each runs to the end of its shot, and "Its whole shot" makes a range its shot."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from highlighter.trackfile import Track
+from tests.conftest import wait_for
+from tests.e2e.conftest import login
+from tests.web.test_products import INFO, _object, _unconfirmed
+from webapp.videos import storage
+from webapp.videos.models import JobStatus, RenderJob, TrackJob, Video
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SHOTS = [[0, 37], [38, 74]]  # 25 fps: 0-1.52 s and 1.52-3 s
+
+
+@pytest.fixture
+def two_shots(alice) -> Video:
+    video = _unconfirmed(alice)
+    track = Track(INFO, shots=SHOTS, objects=[_object("1", "the red box", 20), _object("2", "the blue ball", 400)])
+    key = f"{video.key_prefix}tracks/first.json"
+    storage.put_bytes(track.to_json().encode(), key, content_type="application/json")
+    TrackJob.objects.filter(pk=video.current_track_id).update(status=JobStatus.DONE, track_key=key)
+    Video.objects.filter(pk=video.pk).update(confirmed_at=timezone.now(), proxy_key=f"{video.key_prefix}proxy.mp4")
+    video.refresh_from_db()
+    return video
+
+
+def test_focus_ranges_follow_the_shots_and_are_sent_with_the_render(live_server, page, two_shots):
+    login(page, live_server)
+    page.goto(f"{live_server.url}/videos/{two_shots.id}/review/")
+    page.wait_for_selector("#product-looks:not([hidden])")
+    page.wait_for_selector("#timeline[data-frames]")
+    page.select_option("#focus", "ranges")
+    rows = "#focus-range-list li"
+    page.wait_for_selector(f"{rows}:nth-child(1)")
+    values = lambda k: (page.input_value(f"{rows}:nth-child({k}) .range-start"), page.input_value(f"{rows}:nth-child({k}) .range-end"))  # noqa: E731
+    assert values(1) == ("0", "1.52")  # the playhead (frame 0) to the end of the first shot
+    page.click("#add-focus-range")
+    assert values(2) == ("1.52", "3")  # where the last ends to the end of the second shot
+    page.select_option(f"{rows}:nth-child(2) .range-product", "2")
+    page.fill(f"{rows}:nth-child(1) .range-start", "0.5")
+    page.fill(f"{rows}:nth-child(1) .range-end", "2.2")
+    page.click(f"{rows}:nth-child(1) .whole-shot")
+    assert values(1) == ("0", "1.52")
+    # Every product in frame, offered beside the products, then the render with both ranges.
+    assert page.locator(f"{rows}:nth-child(1) .range-product option[value=all]").count() == 1
+    page.select_option(f"{rows}:nth-child(1) .range-product", "all")
+    page.check("#render-form input[name=aspect][value='1:1']")
+    page.click("#render")
+    render = wait_for(lambda: RenderJob.objects.filter(track_job__video=two_shots, aspect="1:1").first(), timeout=30,
+                      what="the render job")  # fmt: skip
+    assert render.focus == "auto" and render.focus_ranges == [[0.0, 1.52, "all"], [1.52, 3.0, "2"]]
+    # A range left without an end is said on the page, and nothing is queued.
+    queued = RenderJob.objects.filter(track_job__video=two_shots).count()
+    page.click("#add-focus-range")
+    page.fill(f"{rows}:nth-child(3) .range-end", "")
+    page.click("#render")
+    page.wait_for_selector("#render-error:text('Give each time range a start and an end')")
+    assert RenderJob.objects.filter(track_job__video=two_shots).count() == queued
