@@ -1,5 +1,5 @@
-// The products of a video as a list: each one's colour, its name (edited in place: saved on Enter or
-// when the field loses focus), a Remove button and a note; and a chooser that says which product the
+// The products of a video as a list: each one's colour (with several, chosen in a colour well), its
+// name (edited in place: saved on Enter or when the field loses focus), a Remove button and a note; and a chooser that says which product the
 // next click on a frame is for, or "a new product". The job page (confirm step) and the review page
 // use it. The element's data-products-url is the products API (POST it to add; /<id> renames,
 // /<id>/remove removes).
@@ -67,6 +67,20 @@ HL.productPanel = function (root, options) {
     };
     name.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); name.blur(); } });
     name.addEventListener("change", save);
+    // Its colour (several products): the overlay here, and its outline, glow and label in renders.
+    const colour = document.createElement("input");
+    colour.type = "color";
+    colour.className = "product-colour";
+    colour.title = "Its colour here and in renders";
+    colour.setAttribute("aria-label", `Colour of product ${product.id}`);
+    colour.addEventListener("change", async () => {
+      const current = products.find((p) => p.id === product.id);
+      if (!current || colour.value === current.colour) return;
+      const result = await send(`${url}/${product.id}`, { colour: colour.value });
+      if (result) current.colour = result.product.colour;
+      colour.value = current.colour;
+      li.querySelector(".swatch").style.background = current.colour;
+    });
     const note = document.createElement("span");
     note.className = "product-note hint";
     const remove = document.createElement("button");
@@ -77,7 +91,7 @@ HL.productPanel = function (root, options) {
       const current = products.find((p) => p.id === product.id);
       if (window.confirm(`Remove ${current ? current.name : "this product"} from this video?`)) send(`${url}/${product.id}/remove`, {});
     });
-    li.append(pick, name, remove, note);
+    li.append(pick, name, colour, remove, note);
     return li;
   }
 
@@ -100,6 +114,8 @@ HL.productPanel = function (root, options) {
       if (!li) { li = build(product); list.append(li); }
       list.append(li); // in the products' order, the adder last
       li.querySelector(".swatch").style.background = product.colour;
+      const colour = li.querySelector(".product-colour");
+      if (document.activeElement !== colour) colour.value = product.colour;
       const name = li.querySelector(".product-name");
       if (document.activeElement !== name) name.value = product.name;
       li.querySelector(".remove-product").hidden = products.length < 2 || options.canRemove === false;

@@ -36,10 +36,16 @@
     // One row of the timeline per product (the old single row for one).
     const rows = track.objects.length;
     timeline.style.height = rows > 1 ? `${12 + 26 * rows}px` : "";
+    showLegend();
+    drawTimeline();
+    draw(frame);
+  }
+
+  function showLegend() {
     const legend = $("timeline-legend");
-    legend.hidden = rows < 2;
+    legend.hidden = track.objects.length < 2;
     legend.textContent = "";
-    for (const o of rows > 1 ? track.objects : []) {
+    for (const o of track.objects.length > 1 ? track.objects : []) {
       const item = document.createElement("span");
       const swatch = document.createElement("span");
       swatch.className = "swatch";
@@ -47,6 +53,19 @@
       item.append(swatch, ` ${o.name}`);
       legend.append(item);
     }
+  }
+
+  // A product renamed or given another colour: the overlay, the timeline and its legend follow at once
+  // (the track's overview is fetched once per version).
+  function syncProducts(state) {
+    if (!track || track.objects.length < 2) return;
+    let changed = false;
+    for (const o of track.objects) {
+      const p = state.products.find((q) => q.id === o.id);
+      if (p && (p.colour !== o.colour || p.name !== o.name)) { Object.assign(o, { colour: p.colour, name: p.name }); changed = true; }
+    }
+    if (!changed) return;
+    showLegend();
     drawTimeline();
     draw(frame);
   }
@@ -343,7 +362,7 @@
     showProductLooks(state.products);
   }
 
-  HL.onState((state) => { loadTrack(state); showProducts(state); showVersions(state); });
+  HL.onState((state) => { loadTrack(state).then(() => syncProducts(state)); showProducts(state); showVersions(state); });
 
   // --- rendering -----------------------------------------------------------------------------------
 

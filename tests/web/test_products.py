@@ -187,6 +187,28 @@ def test_a_bad_name_is_a_clear_400_and_changes_nothing(alice_client, two_product
     assert Product.objects.get(video=two_products, slug="2").name == "the blue ball"
 
 
+def test_a_products_colour_is_the_marketers_choice_on_the_page_and_in_renders(alice_client, two_products):
+    url = reverse("product-rename", args=[two_products.id, "2"])
+    response = _post(alice_client, url, {"colour": " #FF0066 "})
+    assert response.status_code == 200 and response.json()["product"]["colour"] == "#ff0066"
+    row = Product.objects.get(video=two_products, slug="2")
+    assert (row.name, row.colour) == ("the blue ball", "#ff0066")  # the name as it was
+    assert [p["colour"] for p in selectors.video_products(video=two_products)] == [palette()[0], "#ff0066"]
+    render = services.renders_create(video=two_products, styles=["outline"], aspects=["1:1"])[0]
+    track = Track.from_json(storage.get_bytes(two_products.current_track.track_key))
+    looks = _render_options(render, track)["products"]
+    assert looks["2"].colour == "#ff0066" and looks["1"].colour == palette()[0]
+    both = _post(alice_client, url, {"name": "Pink ball", "colour": "#00aa11"}).json()["product"]
+    assert (both["name"], both["colour"]) == ("Pink ball", "#00aa11")
+
+
+@pytest.mark.parametrize("colour", ["pink", "#ff006", "#ff00666", "#gg0066", "", 12, ["#ff0066"]])
+def test_a_bad_colour_is_a_clear_400_and_changes_nothing(alice_client, two_products, colour):
+    response = _post(alice_client, reverse("product-rename", args=[two_products.id, "2"]), {"colour": colour})
+    assert response.status_code == 400 and "#rrggbb" in response.json()["error"]
+    assert Product.objects.get(video=two_products, slug="2").colour == palette()[1]
+
+
 def test_another_users_products_are_not_found(client, bob, two_products):
     client.force_login(bob)
     video = two_products

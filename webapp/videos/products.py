@@ -2,11 +2,13 @@
 
 A product's id is the track file's object id (``highlighter.trackfile``): "1", "2", ... in the order
 they were named, never reused within a video, so a removed product that comes back with an undo
-keeps its id, name and colour. Its colour is the render palette's, so the review overlay and the
-rendered outline agree.
+keeps its id, name and colour. Its colour is the render palette's, or one the marketer chose, so the
+review overlay and the rendered outline agree.
 """
 
 from __future__ import annotations
+
+import re
 
 from django.core.exceptions import ValidationError
 
@@ -21,6 +23,13 @@ NAME_MAX = 200  # characters of a name (``Product.name``)
 def palette() -> tuple[str, ...]:
     """The render's colours for products, in the order products are named."""
     return PRODUCT_COLOURS
+
+
+def clean_colour(value) -> str:
+    """A product colour the marketer chose, as ``#rrggbb`` in lower case; ``ValidationError`` otherwise."""
+    if not isinstance(value, str) or not re.fullmatch(r"#[0-9a-fA-F]{6}", value.strip()):
+        raise ValidationError("A product's colour is #rrggbb, e.g. #ff0066.")
+    return value.strip().lower()
 
 
 def colour_of(product: Product) -> str:

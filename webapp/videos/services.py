@@ -436,18 +436,28 @@ def product_add(*, video: Video, frame, point: list | None = None, box: list | N
     return product
 
 
-def product_rename(*, video: Video, product_id: str, name) -> Product:
-    """Rename a product of ``video``: file names and callout labels use the new name from now on (no
-    re-tracking). ``ValidationError`` for an empty or too long name, or one another product has."""
+def product_rename(*, video: Video, product_id: str, name=None, colour=None) -> Product:
+    """Rename a product of ``video``, or give it another colour (``#rrggbb``), or both: file names and
+    callout labels use the new name, the review page and later renders (its outline, glow, label) the
+    new colour, from now on (no re-tracking). ``ValidationError`` for an empty or too long name, one
+    another product has, or a colour that is not ``#rrggbb``."""
+    if name is None and colour is None:
+        raise ValidationError("Give the product a name or a colour (#rrggbb).")
     with transaction.atomic():
         video = _locked_video(video)
         product = Product.objects.filter(video=video, slug=product_id).first()
         if product is None:
             raise ValidationError(f"This video has no product '{product_id}'.")
-        ids = video.current_track.product_ids if video.current_track else [product.slug]
-        product.name = products.clean_name(name, video=video, product_ids=ids, product_id=product.slug)
+        fields = []
+        if name is not None:
+            ids = video.current_track.product_ids if video.current_track else [product.slug]
+            product.name = products.clean_name(name, video=video, product_ids=ids, product_id=product.slug)
+            fields.append("name")
+        if colour is not None:
+            product.colour = products.clean_colour(colour)
+            fields.append("colour")
         product.full_clean()
-        product.save(update_fields=["name"])
+        product.save(update_fields=fields)
     return product
 
 

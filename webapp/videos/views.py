@@ -263,7 +263,9 @@ def product_add(request: HttpRequest, data: dict, video_id) -> JsonResponse:
 @_post_json
 def product_rename(request: HttpRequest, data: dict, video_id, product_id: str) -> JsonResponse:
     product = selectors.product_get(user=request.user, video_id=video_id, product_id=product_id)
-    product = services.product_rename(video=product.video, product_id=product.slug, name=data.get("name"))
+    product = services.product_rename(
+        video=product.video, product_id=product.slug, name=data.get("name"), colour=data.get("colour")
+    )
     return JsonResponse({"product": selectors.product_dict(product=product)})
 
 

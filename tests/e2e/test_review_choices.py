@@ -1,6 +1,7 @@
-"""The render form's camera focus by time range in a real browser, on a track of two shots (no worker:
-the rows and the track file are made directly): a first range starts at the playhead, the next where
-the last ends, each runs to the end of its shot, and "Its whole shot" makes a range its shot."""
+"""The review page's choices for several products in a real browser, on a track of two products and
+two shots (no worker: the rows and the track file are made directly): the camera's focus by time
+range (a first range starts at the playhead, the next where the last ends, each runs to the end of
+its shot, and "Its whole shot" makes a range its shot), and a product's colour."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from django.utils import timezone
 
 from highlighter.trackfile import Track
 from tests.conftest import wait_for
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, wait_for_js
 from tests.web.test_products import INFO, _object, _unconfirmed
 from webapp.videos import storage
-from webapp.videos.models import JobStatus, RenderJob, TrackJob, Video
+from webapp.videos.models import JobStatus, Product, RenderJob, TrackJob, Video
+from webapp.videos.products import palette
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,3 +65,16 @@ def test_focus_ranges_follow_the_shots_and_are_sent_with_the_render(live_server,
     page.click("#render")
     page.wait_for_selector("#render-error:text('Give each time range a start and an end')")
     assert RenderJob.objects.filter(track_job__video=two_shots).count() == queued
+
+
+def test_a_products_colour_is_chosen_on_the_page_and_the_timeline_follows(live_server, page, two_shots):
+    login(page, live_server)
+    page.goto(f"{live_server.url}/videos/{two_shots.id}/review/")
+    page.wait_for_selector("#timeline-legend:not([hidden]) .swatch")
+    well = "#review-products li[data-product='2'] .product-colour"
+    assert page.input_value(well) == palette()[1]
+    page.fill(well, "#ff0066")
+    wait_for(lambda: Product.objects.get(video=two_shots, slug="2").colour == "#ff0066", timeout=10, what="the colour")
+    legend = "[...document.querySelectorAll('#timeline-legend .swatch')].map((s) => getComputedStyle(s).backgroundColor)"
+    wait_for_js(page, f"{legend}[1] === 'rgb(255, 0, 102)'", timeout=10_000)
+    assert page.evaluate(legend)[0] != "rgb(255, 0, 102)"  # the other product keeps its colour
