@@ -1,8 +1,8 @@
 // The products of a video as a list: each one's colour (with several, chosen in a colour well), its
-// name (edited in place: saved on Enter or when the field loses focus), a Remove button and a note; and a chooser that says which product the
-// next click on a frame is for, or "a new product". The job page (confirm step) and the review page
-// use it. The element's data-products-url is the products API (POST it to add; /<id> renames,
-// /<id>/remove removes).
+// name (edited in place: saved on Enter or when the field loses focus), a Remove button and a note;
+// and a chooser that says which product the next click on a frame is for, or "a new product". The job
+// page (confirm step) and the review page use it. The element's data-products-url is the products API
+// (POST it to add; /<id> renames or recolours, /<id>/remove removes).
 window.HL = window.HL || {};
 HL.productPanel = function (root, options) {
   const url = root.dataset.productsUrl;

@@ -56,6 +56,19 @@ def _click_on_frame(page, selector: str, x: float, y: float) -> None:
     page.mouse.click(box["x"] + x * box["width"] / WIDTH, box["y"] + y * box["height"] / HEIGHT)
 
 
+def _download(page, render: RenderJob, folder: Path) -> Path:
+    """The render's file, downloaded through its link on the page once it is ready, under the name
+    the browser suggests."""
+    link = page.locator(f"[data-render='{render.id}'] a.download")
+    link.wait_for(timeout=300_000)
+    with page.expect_download() as download_info:
+        link.click()
+    download = download_info.value
+    saved = folder / download.suggested_filename
+    download.save_as(saved)
+    return saved
+
+
 def _colour_fractions(path: Path, seconds: float) -> tuple[float, float]:
     """The fractions of the output frame at ``seconds`` that are the red box's and the blue ball's paint."""
     png = subprocess.run(
@@ -160,14 +173,8 @@ def test_two_products_uploaded_confirmed_corrected_one_at_a_time_and_rendered_wi
     page.click("#render")
     render = wait_for(lambda: RenderJob.objects.filter(track_job=corrected).first(), timeout=30, what="the render job")
     assert render.style == "spotlight,outline" and render.focus == "auto" and render.looks == {}
-    link = page.locator(f"[data-render='{render.id}'] a.download")
-    link.wait_for(timeout=300_000)
-    with page.expect_download() as download_info:
-        link.click()
-    download = download_info.value
-    assert download.suggested_filename == "red-box-blue-ball-the-red-box+blue-ball-spotlight+outline-9x16-v3.mp4"
-    saved = tmp_path / download.suggested_filename
-    download.save_as(saved)
+    saved = _download(page, render, tmp_path)
+    assert saved.name == "red-box-blue-ball-the-red-box+blue-ball-spotlight+outline-9x16-v3.mp4"
 
     probe = json.loads(subprocess.run(
         ["ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", str(saved)],
@@ -204,14 +211,8 @@ def test_two_products_uploaded_confirmed_corrected_one_at_a_time_and_rendered_wi
     timed = wait_for(lambda: RenderJob.objects.filter(track_job=corrected).exclude(pk=render.pk).first(), timeout=30,
                      what="the render job by time range")  # fmt: skip
     assert timed.focus == "auto" and timed.focus_ranges == [[0.0, 1.5, "2"], [1.5, SECONDS, "1"]]
-    link = page.locator(f"[data-render='{timed.id}'] a.download")
-    link.wait_for(timeout=300_000)
-    with page.expect_download() as download_info:
-        link.click()
-    download = download_info.value
-    assert download.suggested_filename == "red-box-blue-ball-the-red-box+blue-ball-spotlight+outline-focus-by-time-9x16-v3.mp4"
-    saved = tmp_path / download.suggested_filename
-    download.save_as(saved)
+    saved = _download(page, timed, tmp_path)
+    assert saved.name == "red-box-blue-ball-the-red-box+blue-ball-spotlight+outline-focus-by-time-9x16-v3.mp4"
     red, blue = _colour_fractions(saved, 1.2)  # the ball, small still, and no box
     assert blue > 0.02 and red < 0.005, (red, blue)
     red, blue = _colour_fractions(saved, SECONDS - 0.4)  # the box, shrunk, and no ball
