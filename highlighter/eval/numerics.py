@@ -21,9 +21,10 @@ compare seed for seed, as far as these products stand for the tracker's. The fir
 product and the convolution alone) gave that AMD EPYC the Intel Xeon's value while the code
 before the tie-break (da01101) tracked clutter seed 0 there as MKL's AVX2 path did. The
 network's many small products were not in it; whether they are where the two machines part was
-not measured (no Intel machine was at hand). The network's outputs also change with torch's thread count, so the fingerprint now
-tells thread counts apart too. ``fingerprint_parts()`` hashes each product alone, so two runs
-whose fingerprints differ say which kind of computation parted them.
+not measured (no Intel machine was at hand). The network's outputs also change with torch's
+thread count, so the fingerprint now tells thread counts apart too. ``fingerprint_parts()`` hashes
+each product alone, so two runs whose fingerprints differ say which kind of computation parted
+them.
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ def numerics() -> dict[str, Any]:
     """``{"cpu", "fingerprint", "parts", "mkl_cbwr"}``: the CPU, ``fingerprint()``,
     ``fingerprint_parts()``, and the ``MKL_CBWR`` setting the run had (None: MKL chose its path by
     CPU)."""
-    return {"cpu": cpu_name(), "fingerprint": fingerprint(), "parts": fingerprint_parts(), "mkl_cbwr": os.environ.get("MKL_CBWR")}
+    return {
+        "cpu": cpu_name(), "fingerprint": fingerprint(), "parts": fingerprint_parts(), "mkl_cbwr": os.environ.get("MKL_CBWR"),
+    }  # fmt: skip
 
 
 def numerics_line() -> str:

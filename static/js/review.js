@@ -370,6 +370,7 @@
   const checked = (name) => Array.from(form.querySelectorAll(`input[name="${name}"]:checked`)).map((b) => b.value);
   // Several products: the same looks for all (the default), or each its own; and whom the camera follows.
   let looksFor = "";
+  let focusProducts = []; // the products a focus range may follow (fillRangeChoices)
   function showProductLooks(products) {
     $("product-looks").hidden = products.length < 2;
     const key = products.map((p) => `${p.id}:${p.name}`).join("|");
@@ -415,7 +416,6 @@
   $("same-looks").addEventListener("change", () => { $("looks-each").hidden = $("same-looks").checked; });
 
   // The camera's focus by time range: rows of start, end (seconds) and the product (or all of them).
-  let focusProducts = [];
   function productOption(p) {
     const option = new Option(p.name, p.id);
     option.dataset.product = p.id;

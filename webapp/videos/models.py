@@ -314,12 +314,13 @@ class RenderJob(Job):
             what = "+".join(name(pid) for pid in ids) + "-" + looks[0].replace(",", "+")
         else:
             what = "+".join(f"{name(pid)}-{look.replace(',', '+')}" for pid, look in zip(ids, looks))
+        focus = ""
         if self.focus_ranges:
             focus = "-focus-by-time"
         elif self.focus in ids:
             focus = f"-focus-{name(self.focus)}"
-        else:
-            focus = "-focus-all" if self.focus == "all" else ""
+        elif self.focus == "all":
+            focus = "-focus-all"
         return f"{stem}-{what}{focus}-{aspect}{version}.mp4"
 
 
