@@ -17,7 +17,7 @@ from highlighter.trackfile import FrameTrack, Track, TrackObject
 from webapp.videos import selectors, services, storage
 from webapp.videos.selectors import SINGLE_PRODUCT_COLOUR
 from webapp.videos.models import JobStatus, Product, RenderJob, TrackJob, Video
-from webapp.videos.products import MAX_PRODUCTS, palette
+from webapp.videos.products import MAX_PRODUCTS, new_colour, palette
 from workers.tasks import _render_options
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +153,27 @@ def test_a_product_added_before_confirming_joins_the_first_run(alice_client, ali
     assert job.product_ids == ["1", "2", "3"] and job.status == JobStatus.QUEUED
     assert job.product_prompts()[2]["prompt"] == {"text": "", "points": [], "boxes": [[100.0, 50.0, 200.0, 150.0, 30]]}
     assert TrackJob.objects.filter(video=video).count() == 1
+
+
+def test_a_new_product_takes_a_colour_apart_from_the_ones_chosen(alice_client, alice):
+    video = _unconfirmed(alice)
+    # The marketer gave the blue ball a sky blue of their own: the palette's sky blue would be its twin.
+    assert _post(alice_client, reverse("product-rename", args=[video.id, "2"]), {"colour": "#33bbff"}).status_code == 200
+    response = _post(alice_client, reverse("product-add", args=[video.id]), {"frame": 30, "box": [100, 50, 200, 150]})
+    assert response.status_code == 201, response.content
+    assert response.json()["product"]["colour"] == palette()[2]
+
+
+def test_new_colours_keep_the_palette_s_order_and_skip_its_look_alikes_of_chosen_colours():
+    colours = palette()
+    assert new_colour([]) == colours[0]
+    assert [new_colour(list(colours[:n])) for n in range(1, len(colours))] == list(colours[1:])
+    assert new_colour([colours[0], colours[2]]) == colours[1]  # a removed product's colour comes back first
+    assert new_colour(["#ff4060", colours[1]]) == colours[2]  # a chosen raspberry: the palette's is skipped
+    # Nothing is far enough from everything taken: the colour farthest from its nearest.
+    assert new_colour([*colours[1:], "#ff4060"]) == colours[0]
+    crowded = ["#ff3b6b", "#ff8a3d", "#ffd23f", "#38e08c", "#2ec4ff", "#7f6bff"]
+    assert new_colour(crowded) == colours[4]
 
 
 def test_a_product_removed_before_confirming_leaves_the_first_run(alice_client, alice):

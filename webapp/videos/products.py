@@ -78,15 +78,46 @@ def clean_name(name, *, video: Video, product_ids: list[str], product_id: str | 
     return name
 
 
+DISTINCT_DELTA_E = 30.0  # CIE76 distance at which two overlay colours read as different products at a glance
+
+
+def new_colour(taken: list[str]) -> str:
+    """The palette colour for a new product beside products of the ``taken`` colours: the first, in
+    palette order, at least ``DISTINCT_DELTA_E`` from every taken one (CIELAB), so a colour the
+    marketer chose keeps the palette's look-alike of it off the next product; where none is that
+    far, the one farthest from its nearest taken colour. With the palette's own colours taken, the
+    first the video lacks (the palette's colours are all further apart than that)."""
+    seen = [_lab(c) for c in taken]
+
+    def nearest(colour: str) -> float:
+        lab = _lab(colour)
+        return min((sum((a - b) ** 2 for a, b in zip(lab, other)) ** 0.5 for other in seen), default=float("inf"))
+
+    colours = palette()
+    return next((c for c in colours if nearest(c) >= DISTINCT_DELTA_E), max(colours, key=nearest))
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """CIELAB (D65) of an sRGB ``#rrggbb``."""
+    rgb = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
+    xyz = (
+        (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+    )
+    fx, fy, fz = (t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116 for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
+
+
 def new_product(*, video: Video, name: str) -> Product:
-    """A new product row of ``video``: the next id and position, the first palette colour no other
-    product of the video has. The caller holds the video's row lock (ids must not collide)."""
+    """A new product row of ``video``: the next id and position, and a colour apart from the other
+    products' (``new_colour``). The caller holds the video's row lock (ids must not collide)."""
     existing = list(Product.objects.filter(video=video))
     numbers = [int(p.slug) for p in existing if p.slug.isdigit()]
     slug = str(max(numbers, default=int(FIRST_PRODUCT) - 1) + 1)
     position = max((p.position for p in existing), default=-1) + 1
-    taken = {colour_of(p) for p in existing}
-    colour = next((c for c in palette() if c not in taken), "")
+    colour = new_colour([colour_of(p) for p in existing])
     product = Product(video=video, slug=slug, name=name, colour=colour, position=position)
     product.full_clean()
     product.save()
