@@ -433,12 +433,14 @@
   const frameStart = (i) => Math.floor((i / fps()) * 1000 + 1e-6) / 1000;
   // The shot (inclusive frames) that holds frame i: the whole video when the track has no shots.
   const shotOf = (i) => (track && track.shots || []).find(([a, b]) => a <= i && i <= b) || [0, frameCount() - 1];
-  function addFocusRange() {
+  // A new row: from `given` ([start, end, product], a render's range) or, without it, the first range
+  // starts at the playhead's frame, the next where the last ends; each runs to the end of its shot.
+  function addFocusRange(given) {
     const list = $("focus-range-list");
     const ends = Array.from(list.querySelectorAll("input.range-end")).map((i) => i.valueAsNumber).filter((v) => !Number.isNaN(v));
-    // The first range starts at the playhead's frame, the next where the last ends; each runs to the end of its shot.
-    const start = ends.length ? Math.min(Math.max(...ends), frameStart(frameCount() - 1)) : frameStart(frameAt(video.currentTime));
-    const end = frameStart(shotOf(frameAt(start))[1] + 1);
+    const start = Array.isArray(given) ? given[0]
+      : ends.length ? Math.min(Math.max(...ends), frameStart(frameCount() - 1)) : frameStart(frameAt(video.currentTime));
+    const end = Array.isArray(given) ? given[1] : frameStart(shotOf(frameAt(start))[1] + 1);
     const row = document.createElement("li");
     const number = (cls, value, label) => {
       const input = document.createElement("input");
@@ -450,6 +452,7 @@
     product.className = "range-product";
     product.setAttribute("aria-label", "The camera follows");
     fillRangeChoices(product);
+    if (Array.isArray(given) && Array.from(product.options).some((o) => o.value === given[2])) product.value = given[2];
     const from = number("range-start", start, "Start, in seconds");
     const to = number("range-end", end, "End, in seconds");
     const shot = document.createElement("button");
@@ -474,7 +477,27 @@
     $("focus-ranges").hidden = $("focus").value !== "ranges";
     if (!$("focus-ranges").hidden && !$("focus-range-list").children.length) addFocusRange();
   });
-  $("add-focus-range").addEventListener("click", addFocusRange);
+  $("add-focus-range").addEventListener("click", () => addFocusRange());
+
+  // Once a visit: the camera's focus of the newest render (its ranges too), so that a render made
+  // again starts from what the marketer chose last time. A product since removed falls back to auto.
+  let focusRestored = false;
+  function restoreFocus(state) {
+    if (focusRestored || $("product-looks").hidden) return;
+    focusRestored = true;
+    const last = state.renders[0];
+    if (!last) return;
+    const focus = $("focus");
+    if (last.focus_ranges && last.focus_ranges.length) {
+      focus.value = "ranges";
+      $("focus-range-list").textContent = "";
+      for (const range of last.focus_ranges) addFocusRange(range);
+      $("focus-ranges").hidden = false;
+    } else if (Array.from(focus.options).some((o) => o.value === last.focus)) {
+      focus.value = last.focus;
+    }
+  }
+  HL.onState(restoreFocus); // after the products' choices are built (the listener above)
 
   async function render(aspects) {
     const style = checked("style");

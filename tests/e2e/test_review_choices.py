@@ -78,3 +78,29 @@ def test_a_products_colour_is_chosen_on_the_page_and_the_timeline_follows(live_s
     legend = "[...document.querySelectorAll('#timeline-legend .swatch')].map((s) => getComputedStyle(s).backgroundColor)"
     wait_for_js(page, f"{legend}[1] === 'rgb(255, 0, 102)'", timeout=10_000)
     assert page.evaluate(legend)[0] != "rgb(255, 0, 102)"  # the other product keeps its colour
+
+
+@pytest.mark.parametrize(
+    ("focus", "ranges", "shown"),
+    [
+        ("auto", [[0.0, 1.52, "all"], [1.52, 3.0, "2"]], "ranges"),
+        ("2", [], "2"),
+        ("7", [], "auto"),  # a product since removed: the camera's own choice
+    ],
+)
+def test_the_newest_renders_focus_is_the_pages_choice_on_the_next_visit(live_server, page, two_shots, focus, ranges, shown):
+    track_job = TrackJob.objects.get(pk=two_shots.current_track_id)
+    RenderJob.objects.create(track_job=track_job, aspect="9:16", status=JobStatus.FAILED)  # an older one, left alone
+    RenderJob.objects.create(track_job=track_job, aspect="1:1", status=JobStatus.FAILED, focus=focus, focus_ranges=ranges)
+    login(page, live_server)
+    page.goto(f"{live_server.url}/videos/{two_shots.id}/review/")
+    page.wait_for_selector("#product-looks:not([hidden])")
+    wait_for_js(page, f"document.getElementById('focus').value === '{shown}'", timeout=10_000)
+    rows = page.locator("#focus-range-list li")
+    assert page.is_hidden("#focus-ranges") == (shown != "ranges")
+    assert rows.count() == len(ranges)
+    for k, (start, end, product) in enumerate(ranges):
+        row = rows.nth(k)
+        assert float(row.locator(".range-start").input_value()) == start
+        assert float(row.locator(".range-end").input_value()) == end
+        assert row.locator(".range-product").input_value() == product

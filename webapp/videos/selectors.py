@@ -198,6 +198,8 @@ def _render_dict(r: RenderJob, frame_count: int) -> dict[str, Any]:
         "style": r.style,
         "aspect": r.aspect,
         "motion": r.motion,
+        "focus": r.focus,
+        "focus_ranges": r.focus_ranges,
         "version": r.track_job.version,
         "download_name": r.download_name,
         "download_url": reverse("render-download", args=[r.id]),
