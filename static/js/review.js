@@ -480,7 +480,7 @@
   $("add-focus-range").addEventListener("click", () => addFocusRange());
 
   // Once a visit: the camera's focus of the newest render (its ranges too), so that a render made
-  // again starts from what the marketer chose last time. A product since removed falls back to auto.
+  // again starts from what the marketer chose last time. A product since removed: auto, as new.
   let focusRestored = false;
   function restoreFocus(state) {
     if (focusRestored || $("product-looks").hidden) return;
@@ -488,7 +488,8 @@
     const last = state.renders[0];
     if (!last) return;
     const focus = $("focus");
-    if (last.focus_ranges && last.focus_ranges.length) {
+    const known = (pid) => pid === "all" || focusProducts.some((p) => p.id === pid);
+    if (last.focus_ranges && last.focus_ranges.length && last.focus_ranges.every((range) => known(range[2]))) {
       focus.value = "ranges";
       $("focus-range-list").textContent = "";
       for (const range of last.focus_ranges) addFocusRange(range);
