@@ -168,7 +168,7 @@ def test_new_colours_keep_the_palette_s_order_and_skip_its_look_alikes_of_chosen
     colours = palette()
     assert new_colour([]) == colours[0]
     assert [new_colour(list(colours[:n])) for n in range(1, len(colours))] == list(colours[1:])
-    assert new_colour([colours[0], colours[2]]) == colours[1]  # a removed product's colour comes back first
+    assert new_colour([colours[0], colours[2]]) == colours[1]  # a gap in the palette is filled first
     assert new_colour(["#ff4060", colours[1]]) == colours[2]  # a chosen raspberry: the palette's is skipped
     # Nothing is far enough from everything taken: the colour farthest from its nearest.
     assert new_colour([*colours[1:], "#ff4060"]) == colours[0]
