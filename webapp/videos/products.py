@@ -12,6 +12,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from highlighter.render.effects import parse_colour
 from highlighter.render.presets import PRODUCT_COLOURS
 from webapp.videos.models import FIRST_PRODUCT, Product, Video
 
@@ -99,7 +100,7 @@ def new_colour(taken: list[str]) -> str:
 
 def _lab(colour: str) -> tuple[float, float, float]:
     """CIELAB (D65) of an sRGB ``#rrggbb``."""
-    rgb = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+    rgb = [c / 255 for c in parse_colour(colour)]
     r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
     xyz = (
         (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
