@@ -53,6 +53,8 @@ partly. The track says ``visible: false`` until one is accepted.
 The confidence of a frame is the candidate's quality times its object score times how its
 appearance compares with the track's typical similarity: a mask the propagation and the image
 disagree on, one the propagation barely finds, or one that looks unlike the target, scores low.
+A re-detected region from the class-agnostic proposals has no object score of its own: the
+propagation's probability over it (its support) is that evidence.
 
 Everything is at working resolution. Processing order may be backwards in time (the part before
 the key frame); nothing here depends on the direction.
@@ -602,8 +604,13 @@ class TargetController:
                 continue
             # A proposal the propagation sees nothing of the target in is something else, however
             # alike a region's summary vector (a blue box shaped like the red one).
-            if support is not None and support(frame, c.mask) < s.min_support:
-                continue
+            if support is not None:
+                supported = support(frame, c.mask)
+                if supported < s.min_support:
+                    continue
+                # A class-agnostic proposal has no evidence of its own that the target is there:
+                # the propagation's is its object score, as a search region's is already.
+                c.object_score = min(c.object_score, supported)
             # A product coming out from behind something, or back into the frame, shows a sliver
             # first: every frame of it counts, and appearance (not size) decides what it is.
             low = 0.01 if c.touches_border else min_share

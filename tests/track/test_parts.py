@@ -424,6 +424,30 @@ def test_a_lost_target_is_taken_back_where_it_was_last_seen_at_the_drift_bar(mon
     assert decision(250, 140) == "take"
 
 
+def test_a_region_taken_from_a_proposal_scores_the_propagation_s_support(monkeypatch):
+    # A class-agnostic proposal (a colour segment) has no evidence of its own that the target is
+    # there; the propagation's probability over it is that evidence. Taken back with little of it
+    # (a piece of a zooming car on drift-straight, J 0.02), the frame says "not sure", not 0.83.
+    frame, _, controller = settled_controller()
+    alike = vector_alike(controller.memory.prototypes[0], 0.95)
+    stub_looks(monkeypatch, controller, lambda c: alike)
+    monkeypatch.setattr(controller.propagator, "search", lambda frame: [])
+
+    def score(support):
+        monkeypatch.setattr(controller.propagator, "support", lambda frame, mask: support)
+        region = Candidate.from_mask(mask_of(obj("red", "rect", 112, 96)))
+        monkeypatch.setattr(controller.proposer, "propose", lambda frame: [region])
+        controller._lose(frame)
+        decision = controller.choose(frame, None)
+        assert decision.kind == "take" and decision.candidate is region
+        return controller.apply(frame, decision)[1]
+
+    sure, unsure = score(1.0), score(0.4)
+    assert sure > 0.8
+    assert unsure == pytest.approx(0.4 * sure, abs=1e-6)
+    assert unsure < 0.5
+
+
 def test_a_re_detection_embeds_the_regions_it_weighs_in_one_network_pass(monkeypatch):
     # A network pass has a cost of its own whatever its batch: the regions a re-detection weighs go
     # through together, and their vectors are those of one region at a time, to float precision.
