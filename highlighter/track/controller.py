@@ -419,7 +419,8 @@ class TargetController:
                 continue
             overlap, c = max(((mask_iou(p.mask, c.mask), c) for c in candidates), key=lambda t: t[0])
             if overlap >= self.settings.dual_overlap and _edge_strength(frame, p.mask) > _edge_strength(frame, c.mask):
-                p.quality, p.source = c.quality, "proposal"
+                # The same object outlined another way: the propagation's evidence is its evidence.
+                p.quality, p.object_score, p.source = c.quality, c.object_score, "proposal"
                 out.append(p)
         return out
 

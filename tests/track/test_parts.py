@@ -792,12 +792,14 @@ def test_a_description_s_proposal_replaces_the_propagated_outline_only_where_its
     propagated = own if blur else cv2.dilate(own.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     proposal = max(ColourSegmentProposer().propose(frame), key=lambda p: iou(p.mask, own))
     assert iou(proposal.mask, propagated) >= controller.settings.dual_overlap
-    offered = controller._matching_proposals(frame, [Candidate.from_mask(propagated, quality=0.8)])
+    offered = controller._matching_proposals(frame, [Candidate.from_mask(propagated, quality=0.8, object_score=0.6)])
     if blur:
         assert proposal.area < 0.95 * own.sum()  # the rim is missing
         assert offered == []
     else:
-        assert len(offered) == 1 and offered[0].source == "proposal" and offered[0].quality == 0.8
+        # The propagation's evidence is the proposal's: its score is no surer than the mask it outlines.
+        assert len(offered) == 1 and offered[0].source == "proposal"
+        assert (offered[0].quality, offered[0].object_score) == (0.8, 0.6)
         assert iou(offered[0].mask, own) > iou(propagated, own)
 
 
