@@ -53,8 +53,9 @@ partly. The track says ``visible: false`` until one is accepted.
 The confidence of a frame is the candidate's quality times its object score times how its
 appearance compares with the track's typical similarity: a mask the propagation and the image
 disagree on, one the propagation barely finds, or one that looks unlike the target, scores low.
-A re-detected region from the class-agnostic proposals has no object score of its own: the
-propagation's probability over it (its support) is that evidence.
+A class-agnostic proposal has no object score of its own: re-detected, the propagation's
+probability over it (its support) is that evidence; offered as a description's outline of the
+propagated mask (the dual prompt), that mask's object score is.
 
 Everything is at working resolution. Processing order may be backwards in time (the part before
 the key frame); nothing here depends on the direction.
