@@ -25,12 +25,7 @@ Per frame, while it follows the target:
    a region that passes re-identification, looks more like the target than the mask and is not
    the mask's own region (IoU under 0.5) takes over; otherwise the mask stands, its confidence
    low. This is the global re-detection long-term trackers run when their verifier's score
-   falls (LTMU, Dai et al., CVPR 2020). A whole-frame search is most of a frame's time, and a
-   doubt can last seconds (a car filling the frame, a scooter among parked ones): once two
-   searches in a row found nothing to take over, they run on one frame in 2, then 3, then 5
-   while nothing changes, so a target that becomes findable is taken up to four frames later.
-   A look that falls further, a doubt that becomes a drift and a mask about to be dropped
-   search at once. Before the checks, the objects the
+   falls (LTMU, Dai et al., CVPR 2020). Before the checks, the objects the
    chosen mask holds (separate pieces, and objects that touch: ``_pieces``) that look more like a
    known lookalike than like the target, or alone fail the drift bar while another passes, are
    dropped (a lookalike that crossed in front of the target leaves the mask on both once they
@@ -122,18 +117,6 @@ class ControllerSettings:
     dual_overlap: float = 0.8  # a proposal covering a propagated candidate this much (IoU) is offered too
     sure_quality: float = 0.9  # a mask the propagation is this sure of (quality) survives a changed look, apart from other products
     min_part: float = 0.5  # a piece of a mask (separate, or touching: ``_pieces``) this share of the target's usual area is judged on its own
-    recheck_after: int = 2  # drift checks in a row that searched and found nothing to take over before searches thin out ...
-    recheck_max: int = 4  # ... to one in 2, 3, then 5 frames (skipping 1, 2, doubling up to this many)
-
-
-@dataclass
-class _Rechecks:
-    """Where a lasting doubt's searches stand (``TargetController._check_due``)."""
-
-    fruitless: int = 0  # checks in a row that searched and found nothing to take over
-    wait: int = 0  # checks still to pass without a search
-    drift: bool = False  # whether the last of them was a drift's (else a doubt's)
-    similarity: float = 1.0  # the followed mask's similarity to the target then
 
 
 class TargetController:
@@ -164,7 +147,6 @@ class TargetController:
         self._exclude: np.ndarray | None = None  # this frame's pixels of other products (``decide``)
         self._last_box: tuple[float, ...] | None = None  # where the target was last accepted (until a cut)
         self._after_cut = False  # a cut came and the target has not been found in the new shot yet
-        self._rechecks = _Rechecks()  # when a lasting doubt's checks search (``_check_due``)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -333,14 +315,12 @@ class TargetController:
             # mask was held) while the target went on. A region that passes re-identification
             # (no lower bar near the prior: the doubt is weaker than a drift) and looks more like
             # the target than the mask takes over; otherwise the mask stands, its confidence low.
-            if self._check_due(False, sim_t):
-                found = self._find(frame, near=prior, min_share=s.min_drift_partial,
-                                   max_share=s.max_size if len(self.distractors) else s.max_redetect)  # fmt: skip
-                if found is not None and found.embedding is not None:
-                    sim_found = self.memory.similarity(found.embedding)
-                    if mask_iou(found.mask, best.mask) < 0.5 and sim_found > sim_t + s.reid_margin:
-                        return Decision("take", found, sim_found)
-                self._checked_fruitlessly(False, sim_t)
+            found = self._find(frame, near=prior, min_share=s.min_drift_partial,
+                               max_share=s.max_size if len(self.distractors) else s.max_redetect)  # fmt: skip
+            if found is not None and found.embedding is not None:
+                sim_found = self.memory.similarity(found.embedding)
+                if mask_iou(found.mask, best.mask) < 0.5 and sim_found > sim_t + s.reid_margin:
+                    return Decision("take", found, sim_found)
             return Decision("accept", best, sim_t)
         if drifted:
             # Near the followed mask but apart from it, a region that looks more like the target
@@ -352,52 +332,24 @@ class TargetController:
             local = [prior] if prior is not None else []
             # What takes over from a followed mask is held to the size gate: with a lookalike
             # known, a region past it is as likely a merge as the mask it would replace.
-            # Where nothing takes over, a mask more like a known lookalike is dropped, and so is
-            # one no longer like the target at all, unless every other product is followed apart
-            # from it and the propagation is sure of its mask (a look changed by the light or a
-            # turn, with nothing known under the mask).
-            drops = nearer_lookalike or (sim_t < s.drift_similarity and not (followed.elsewhere and best.quality >= s.sure_quality))
-            if drops or self._check_due(True, sim_t):  # a mask about to be dropped is always looked past
-                found = self._find(
-                    frame, near=prior, min_share=s.min_drift_partial, local=local, local_threshold=bar, apart_from=best.mask,
-                    max_share=s.max_size if len(self.distractors) else s.max_redetect,
-                )  # fmt: skip
-                if found is not None and found.embedding is not None:
-                    # The target is elsewhere, or the followed mask took in something else and a region
-                    # that looks more like the target lies within it: either takes over.
-                    better = self.memory.similarity(found.embedding) > sim_t + s.reid_margin
-                    if mask_iou(found.mask, best.mask) < 0.5 or better:
-                        return Decision("take", found, self.memory.similarity(found.embedding))
-                self._checked_fruitlessly(True, sim_t)
-            if drops:
+            found = self._find(
+                frame, near=prior, min_share=s.min_drift_partial, local=local, local_threshold=bar, apart_from=best.mask,
+                max_share=s.max_size if len(self.distractors) else s.max_redetect,
+            )  # fmt: skip
+            if found is not None and found.embedding is not None:
+                # The target is elsewhere, or the followed mask took in something else and a region
+                # that looks more like the target lies within it: either takes over.
+                better = self.memory.similarity(found.embedding) > sim_t + s.reid_margin
+                if mask_iou(found.mask, best.mask) < 0.5 or better:
+                    return Decision("take", found, self.memory.similarity(found.embedding))
+            if nearer_lookalike:
                 return None
-        else:
-            self._rechecks = _Rechecks()  # no doubt: the next one looks at once
+            if sim_t < s.drift_similarity and not (followed.elsewhere and best.quality >= s.sure_quality):
+                # No longer like the target at all: dropped, unless every other product is
+                # followed apart from it and the propagation is sure of its mask (a look changed
+                # by the light or a turn, with nothing known under the mask).
+                return None
         return Decision("accept", best, sim_t)
-
-    def _check_due(self, drift: bool, sim_t: float) -> bool:
-        """Whether this frame's check (a drift's when ``drift``, else a doubt's) of a mask
-        ``sim_t`` alike the target searches the frame (``_find``), or passes as one that found
-        nothing. After ``recheck_after`` checks in a row found nothing to take over, the next
-        frames' checks do not search: 1, then 2, then up to ``recheck_max`` frames between two
-        searches, while nothing changes; a doubt that became a drift, or a mask that lost
-        ``reid_margin`` of its similarity since the last search, searches at once. A frame without
-        a doubt, a take or a loss ends the schedule."""
-        r = self._rechecks
-        if (drift and not r.drift) or sim_t < r.similarity - self.settings.reid_margin:
-            self._rechecks = _Rechecks()  # the evidence changed: the schedule starts again
-            return True
-        if r.wait > 0:
-            r.wait -= 1
-            return False
-        return True
-
-    def _checked_fruitlessly(self, drift: bool, sim_t: float) -> None:
-        """This frame's check searched and found nothing to take over (``_check_due``)."""
-        s, r = self.settings, self._rechecks
-        r.fruitless, r.drift, r.similarity = r.fruitless + 1, drift, sim_t
-        if r.fruitless >= s.recheck_after:
-            r.wait = min(2 ** (r.fruitless - s.recheck_after), s.recheck_max)
 
     def _without_lookalike_parts(
         self, frame: WorkFrame, cand: Candidate, sim_t: float, sim_d: float
@@ -523,7 +475,6 @@ class TargetController:
 
     def _acquire(self, frame: WorkFrame, cand: Candidate) -> None:
         self._after_cut = False
-        self._rechecks = _Rechecks()
         self.kalman.initiate(cand.box)
         self._last_box = cand.box
         self.propagator.reset(frame, cand.mask)
@@ -542,7 +493,6 @@ class TargetController:
         if self.tracking:
             self.events.append((frame.index, "lost"))
         self.tracking = False
-        self._rechecks = _Rechecks()
         self.propagator.commit(frame, None)
 
     def _reference_area(self) -> float | None:

@@ -350,52 +350,6 @@ def vector_alike(own, similarity):
     return similarity * own + np.sqrt(1 - similarity**2) * other / np.linalg.norm(other)
 
 
-def test_a_doubt_that_lasts_searches_the_frame_less_and_less_often(monkeypatch):
-    # A whole-frame search is most of a frame's time. A mask in doubt (0.85 alike: under the
-    # re-identification bar, 0.9, over the drift bar, 0.8) whose searches found nothing to take
-    # over twice in a row is searched again after 1, 2, then every 4 frames while nothing changes.
-    # A frame without a doubt ends it; a mask whose look fell by the re-identification margin
-    # (0.03) since the last search, or a doubt that became a drift, searches at once.
-    frame, own, controller = settled_controller()
-    searched = []
-    monkeypatch.setattr(controller, "_search", lambda f: searched.append(len(searched)) or [])
-    look = {"similarity": 0.85}
-    stub_looks(monkeypatch, controller, lambda c: vector_alike(controller.memory.prototypes[0], look["similarity"]))
-
-    def frames(n, similarity):
-        """Which of ``n`` frames of a mask ``similarity`` alike the target searched."""
-        look["similarity"], out = similarity, []
-        for i in range(n):
-            before = len(searched)
-            decision = controller._choose(frame, Followed(None, False, [Candidate.from_mask(own)]))
-            assert decision.kind == "accept" and decision.similarity == pytest.approx(similarity, abs=1e-4)
-            if len(searched) > before:
-                out.append(i)
-        return out
-
-    assert frames(16, 0.85) == [0, 1, 3, 6, 11]
-    assert frames(2, 0.95) == []
-    assert frames(4, 0.85) == [0, 1, 3]
-    assert frames(1, 0.84) == []  # waiting still: the look barely moved
-    assert frames(1, 0.81) == [0]  # 0.04 under the last search's
-    assert frames(2, 0.81) == [0]
-    assert frames(3, 0.75) == [0, 1]  # a drift now (under 0.8): it starts again
-
-
-def test_a_mask_about_to_be_dropped_is_always_looked_past(monkeypatch):
-    # A mask more like a known lookalike than like the target is dropped unless a search finds
-    # the target: that search runs on every such frame, however many found nothing before it.
-    frame, own, controller = settled_controller()
-    searched = []
-    monkeypatch.setattr(controller, "_search", lambda f: searched.append(len(searched)) or [])
-    view = vector_alike(controller.memory.prototypes[0], 0.85)
-    controller.distractors.add(view)
-    stub_looks(monkeypatch, controller, lambda c: view)
-    for n in range(1, 5):
-        assert controller._choose(frame, Followed(None, False, [Candidate.from_mask(own)])) is None
-        assert len(searched) == n
-
-
 @pytest.mark.parametrize("apart", [True, False])
 def test_a_product_followed_apart_is_not_what_the_mask_slid_onto(monkeypatch, apart):
     # Relit, the product's mask is only 0.6 alike its memory, and it looks like another product's
