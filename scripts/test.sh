@@ -59,6 +59,7 @@ rest=0
 .venv/bin/pytest "${ignored[@]}" || rest=$?
 status=0
 wait $enginepid || status=$?
+enginepid=  # reaped: the exit trap must not signal a process that may since have taken its number
 echo
 echo "=============================== the engine's tests ==============================="
 cat "$tmp/engine.log"
