@@ -902,11 +902,16 @@ def lookalikes_of(frame: WorkFrame, target: Candidate, proposer: Any, later: Wor
     keep the target's track off it through a crossing.
 
     The proposals are of one frame: a lookalike touching scenery of its paint (a blue box sliding
-    along a blue stripe) is one region with it. With ``later`` (a frame ``motion.GAP_SECONDS``
-    after ``frame``, or before it), the pixels of the target's paint that move on their own
-    between the two are regions too (``moving_lookalikes``)."""
+    along a blue stripe) is one region with it. Such a region, too large or cut by the frame's
+    edge, is opened (``opened_parts``): what is thinner than the target (the stripe) falls away
+    and the parts the target's build fits in are regions too. With ``later`` (a frame
+    ``motion.GAP_SECONDS`` after ``frame``, or before it), the pixels of the target's paint that
+    move on their own between the two are regions too (``moving_lookalikes``)."""
     paint = _paint(frame.rgb, target.mask)
-    found = [(float(_paint(frame.rgb, c.mask) @ paint), c) for c in proposer.propose(frame) if _could_be_lookalike(c, target, frame)]
+    regions = []
+    for c in proposer.propose(frame):
+        regions += [c] if _could_be_lookalike(c, target, frame) else [p for p in opened_parts(c, target) if _could_be_lookalike(p, target, frame)]
+    found = [(float(_paint(frame.rgb, c.mask) @ paint), c) for c in regions]
     found = [(alike, c) for alike, c in found if alike >= ONE_PAINT]
     found.sort(key=lambda x: -x[0])
     out: list[Candidate] = []
@@ -916,6 +921,36 @@ def lookalikes_of(frame: WorkFrame, target: Candidate, proposer: Any, later: Wor
     if later is not None and len(out) < MAX_LOOKALIKES:
         out += moving_lookalikes(frame, later, target, out)[: MAX_LOOKALIKES - len(out)]
     return out
+
+
+def opened_parts(region: Candidate, target: Candidate) -> list[Candidate]:
+    """The parts of ``region`` that a morphological opening with a disc of half the target's
+    inscribed radius (the largest distance from a pixel of its mask to its edge) leaves, when it
+    takes away more than corners: none when the one part left spans the region's box.
+
+    An opening keeps what the disc fits in and removes what is thinner (Serra's granulometry):
+    an object of the target's build keeps all but its corners, a stripe or neck thinner than the
+    disc falls away, so a box lying against a thin stripe of its paint comes apart from it. The
+    part is what the opening leaves, not grown back: grown back by the disc within the region, it
+    would keep a stub of the stripe as long as the disc is wide."""
+    d = cv2.distanceTransform(np.pad(target.mask, 1).astype(np.uint8), cv2.DIST_L2, 5)
+    r = max(1, round(0.5 * float(d.max())))
+    x, y, w, h = (int(v) for v in region.box)
+    height, width = region.mask.shape
+    x0, y0, x1, y1 = max(0, x - r), max(0, y - r), min(width, x + w + r), min(height, y + h + r)
+    inside = region.mask[y0:y1, x0:x1].astype(np.uint8)
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    count, labels = cv2.connectedComponents(cv2.morphologyEx(inside, cv2.MORPH_OPEN, disc), connectivity=8)
+    if count <= 1:
+        return []
+    parts = []
+    for k in range(1, count):
+        mask = np.zeros_like(region.mask)
+        mask[y0:y1, x0:x1] = labels == k
+        part = Candidate.from_mask(mask, source="opened")
+        if part is not None:
+            parts.append(part)
+    return [] if len(parts) == 1 and parts[0].box == region.box else parts
 
 
 def moving_lookalikes(frame: WorkFrame, later: WorkFrame, target: Candidate, known: list[Candidate]) -> list[Candidate]:
