@@ -10,8 +10,9 @@ Each is built with ``(prompt, info)`` and streams one ``FrameTrack`` per frame f
 The ``memory`` backend first looks on the start frame for lookalikes that appearance cannot tell
 from the target (of its paint and size, ``joint.lookalikes_of``: the proposals' regions, opened
 apart from thinner scenery of their paint, and what moves on its own against the frame
-``motion.GAP_SECONDS`` later, read ahead and then tracked from that buffer); when there are any, it follows them beside the target as products of their own
-(``joint.JointTracker``, KeepTrack's idea) and yields the target's track alone.
+``motion.GAP_SECONDS`` later, read ahead and then tracked from that buffer); when there are any,
+it follows them beside the target as products of their own (``joint.JointTracker``, KeepTrack's
+idea) and yields the target's track alone.
 
 Frames are analysed at a working resolution (long side at most ``max_side`` pixels); masks are
 scaled back to the video's size before encoding.

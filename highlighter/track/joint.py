@@ -910,7 +910,8 @@ def lookalikes_of(frame: WorkFrame, target: Candidate, proposer: Any, later: Wor
     paint = _paint(frame.rgb, target.mask)
     regions = []
     for c in proposer.propose(frame):
-        regions += [c] if _could_be_lookalike(c, target, frame) else [p for p in opened_parts(c, target) if _could_be_lookalike(p, target, frame)]
+        pieces = [c] if _could_be_lookalike(c, target, frame) else opened_parts(c, target)
+        regions += [p for p in pieces if p is c or _could_be_lookalike(p, target, frame)]
     found = [(float(_paint(frame.rgb, c.mask) @ paint), c) for c in regions]
     found = [(alike, c) for alike, c in found if alike >= ONE_PAINT]
     found.sort(key=lambda x: -x[0])

@@ -80,8 +80,10 @@ def test_a_patch_of_the_ground_moving_with_it_in_parallax_is_no_lookalike():
     rng = np.random.default_rng(4)
     ground = cv2.GaussianBlur(rng.integers(60, 160, (160, 240, 3), dtype=np.uint8), (0, 0), 2.0)
     ground[..., 2] = ground[..., 0]
-    ground[120:150, 100:130] = BLUE  # the patch, near the bottom,
-    ground[0:120, 105:125] = BLUE  # at the end of a stripe from the frame's top, too thick to open: no region alone
+    ground[120:150, 100:130] = BLUE  # the patch, near the bottom
+    # At the end of a stripe from the frame's top, too thick for the disc of an opening to part
+    # them (``joint.opened_parts``): no region alone.
+    ground[0:120, 105:125] = BLUE
     ground[20:50, 20:50] = BLUE  # the target, far off
     ys, xs = np.mgrid[0:160, 0:240].astype(np.float32)
     shift = 14.0 * (ys / 159) ** 3  # pixels, 0 at the top, 14 at the bottom
