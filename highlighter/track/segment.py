@@ -119,13 +119,21 @@ class ColourLikelihood:
         return np.log((fg[index] + eps) / (bg[index] + eps)).astype(np.float32)
 
 
+CUT_SIDE = 320  # GrabCut's crop is shrunk to at most this long side, in pixels (bench/box_masks.py)
+
+
 def mask_from_box(
-    rgb: np.ndarray, box: tuple[float, float, float, float], *, iterations: int = 5, features: ImageNetFeatures | None = None
+    rgb: np.ndarray,
+    box: tuple[float, float, float, float],
+    *,
+    iterations: int = 5,
+    features: ImageNetFeatures | None = None,
+    side: int = CUT_SIDE,
 ) -> np.ndarray:
     """GrabCut of the ``[x, y, w, h]`` box on ``rgb``: the target's mask (bool, the image's size).
 
     Runs on a crop around the box (15% of its long side as context), shrunk so its long side is at
-    most 320 px. With ``features``, also GrabCut started from the features' view of the box
+    most ``side`` px. With ``features``, also GrabCut started from the features' view of the box
     (``_BoxCue``), and the one that fits the box better (``_fit``) wins; the first GrabCut then
     runs on a thread meanwhile (OpenCV releases the GIL; each thread seeds its own random
     generator): on two cores, 0.05-0.3 s less of 0.5-1.2 s for five real boxes. When the cut
@@ -134,12 +142,12 @@ def mask_from_box(
     h, w = rgb.shape[:2]
     x0, y0, x1, y1 = _pixels(box, (h, w))
     if features is None:
-        out = _grabcut(rgb, (x0, y0, x1, y1), 0.15, None, iterations)
+        out = _grabcut(rgb, (x0, y0, x1, y1), 0.15, None, iterations, side)
     else:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            first = pool.submit(_grabcut, rgb, (x0, y0, x1, y1), 0.15, None, iterations)
+            first = pool.submit(_grabcut, rgb, (x0, y0, x1, y1), 0.15, None, iterations, side)
             cue = _BoxCue.of(rgb, (x0, y0, x1, y1), features)
-            other = _grabcut(rgb, (x0, y0, x1, y1), _BoxCue.MARGIN, cue, iterations) if cue is not None else None
+            other = _grabcut(rgb, (x0, y0, x1, y1), _BoxCue.MARGIN, cue, iterations, side) if cue is not None else None
             out = first.result()
         if cue is not None and other is not None and _fit(other, (x0, y0, x1, y1), cue) > _fit(out, (x0, y0, x1, y1), cue):
             out = other
@@ -220,7 +228,7 @@ def _pixels(box: tuple[float, float, float, float], size: tuple[int, int]) -> tu
     return x0, y0, int(np.clip(np.ceil(x + bw), x0 + 1, w)), int(np.clip(np.ceil(y + bh), y0 + 1, h))
 
 
-def _crop(size: tuple[int, int], box: tuple[int, int, int, int], margin: float, side: int = 320):
+def _crop(size: tuple[int, int], box: tuple[int, int, int, int], margin: float, side: int = CUT_SIDE):
     """The region around ``box`` with ``margin`` of its long side (and 8 px) as context, clipped to
     the image, and the scale that shrinks it to at most ``side`` px."""
     h, w = size
@@ -230,12 +238,15 @@ def _crop(size: tuple[int, int], box: tuple[int, int, int, int], margin: float, 
     return (cx0, cy0, cx1, cy1), min(1.0, side / max(cx1 - cx0, cy1 - cy0))
 
 
-def _grabcut(rgb: np.ndarray, box: tuple[int, int, int, int], margin: float, cue: _BoxCue | None, iterations: int) -> np.ndarray:
-    """GrabCut inside ``box`` (everything outside it background), on a crop with ``margin`` context:
-    started from the whole box, or from ``cue``'s labels. The mask at ``rgb``'s size."""
+def _grabcut(
+    rgb: np.ndarray, box: tuple[int, int, int, int], margin: float, cue: _BoxCue | None, iterations: int, side: int
+) -> np.ndarray:
+    """GrabCut inside ``box`` (everything outside it background), on a crop with ``margin`` context
+    shrunk to at most ``side`` px: started from the whole box, or from ``cue``'s labels. The mask at
+    ``rgb``'s size."""
     h, w = rgb.shape[:2]
     x0, y0, x1, y1 = box
-    (cx0, cy0, cx1, cy1), scale = _crop((h, w), box, margin)
+    (cx0, cy0, cx1, cy1), scale = _crop((h, w), box, margin, side)
     crop = rgb[cy0:cy1, cx0:cx1]
     small = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else crop
     rect = (int((x0 - cx0) * scale), int((y0 - cy0) * scale), max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale)))

@@ -107,6 +107,15 @@ def test_a_box_becomes_the_object_inside_it():
     assert iou(cut, mask) > 0.85
 
 
+def test_the_cut_s_working_size_bounds_its_detail():
+    rgb, mask = cat_on_coffee(w=640, h=360, centre=(320, 180), radius=(160, 120))
+    ys, xs = np.nonzero(mask)
+    box = (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    fine, coarse = mask_from_box(rgb, box), mask_from_box(rgb, box, side=24)
+    assert fine.shape == coarse.shape == mask.shape
+    assert iou(fine, mask) > 0.85 and iou(coarse, mask) < iou(fine, mask)
+
+
 def test_a_box_over_nothing_distinct_is_the_box_itself():
     rgb = np.full((90, 160, 3), 128, np.uint8)
     cut = mask_from_box(rgb, (40, 20, 30, 25))
