@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from highlighter.eval.footage import FootageClip, list_clips, split  # noqa: E402
+from highlighter.eval.footage import FootageClip, select_clips  # noqa: E402
 from highlighter.eval.metrics import boundary_f, mask_iou  # noqa: E402
 from highlighter.media import iter_frames  # noqa: E402
 from highlighter.track.features import ImageNetFeatures  # noqa: E402
@@ -151,15 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.every < 1 or args.side < 16 or args.iterations < 1:
         parser.error("--every and --iterations must be at least 1, --side at least 16")
 
-    clips = list_clips(args.folder)
-    subsets = split([c.name for c in clips])
-    if args.clips:
-        wanted = [n.strip() for n in args.clips.split(",") if n.strip()]
-        unknown = sorted(set(wanted) - set(subsets))
-        if unknown:
-            print(f"error: no clips {unknown} in {args.folder}; there are: {', '.join(subsets)}", file=sys.stderr)
-            return 2
-        clips = [c for c in clips if c.name in wanted]
+    try:
+        clips, subsets = select_clips(args.folder, args.clips)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     features = ImageNetFeatures()
     rows: list[dict[str, Any]] = []
     for clip in clips:

@@ -64,7 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import MachineShare, warm_up  # noqa: E402
 from highlighter.errors import HighlighterError  # noqa: E402
-from highlighter.eval.footage import FootageClip, list_clips, split  # noqa: E402
+from highlighter.eval.footage import FootageClip, select_clips  # noqa: E402
 from highlighter.eval.metrics import (  # noqa: E402
     boundary_f, box_iou, confidently_wrong, hidden_in_view, mask_iou, score_correlation,
 )  # fmt: skip
@@ -354,15 +354,11 @@ def main(argv: list[str] | None = None) -> int:
     except HighlighterError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    clips = list_clips(args.folder)
-    subsets = split([c.name for c in clips])
-    if args.clips:
-        wanted = [n.strip() for n in args.clips.split(",") if n.strip()]
-        unknown = sorted(set(wanted) - set(subsets))
-        if unknown:
-            print(f"error: no clips {unknown} in {args.folder}; there are: {', '.join(subsets)}", file=sys.stderr)
-            return 2
-        clips = [c for c in clips if c.name in wanted]
+    try:
+        clips, subsets = select_clips(args.folder, args.clips)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     try:
         startup = round(warm_up(track_video, args.tracker), 2)

@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from highlighter.errors import HighlighterError  # noqa: E402
-from highlighter.eval.footage import list_clips  # noqa: E402
+from highlighter.eval.footage import select_clips  # noqa: E402
 from highlighter.eval.track_sheet import track_and_sheet  # noqa: E402
 from highlighter.track.prompt import Prompt, parse_box  # noqa: E402
 
@@ -51,14 +51,11 @@ def main(argv: list[str] | None = None) -> int:
 
     jobs = [("bigbuckbunny", bunny_video(), Prompt(boxes=(parse_box(BUNNY_BOX),)), None, [BUNNY_CREDIT])]
     if args.real_footage:
-        clips = list_clips(args.real_footage)
-        if args.clips:
-            wanted = [n.strip() for n in args.clips.split(",") if n.strip()]
-            unknown = sorted(set(wanted) - {c.name for c in clips})
-            if unknown:
-                print(f"error: no clips {unknown} in {args.real_footage}", file=sys.stderr)
-                return 2
-            clips = [c for c in clips if c.name in wanted]
+        try:
+            clips, _ = select_clips(args.real_footage, args.clips)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         jobs += [(c.name, c.video, c.box_prompt(), c.mask, ["DAVIS 2016 (Perazzi et al., CVPR 2016), CC BY 4.0"])
                  for c in clips]  # fmt: skip
 

@@ -72,6 +72,19 @@ def list_clips(folder: str | Path) -> list[FootageClip]:
     return [FootageClip(p) for p in sorted(Path(folder).iterdir()) if (p / "video.mp4").is_file()]
 
 
+def select_clips(folder: str | Path, names: str | None = None) -> tuple[list[FootageClip], dict[str, str]]:
+    """``(clips, subsets)``: the clips of ``folder`` named in ``names`` (comma separated; None or
+    empty: every clip), in the folder's order, and the ``split`` of every clip in the folder.
+    Raises ``ValueError`` naming the unknown ones and the clips there are."""
+    clips = list_clips(folder)
+    subsets = split([c.name for c in clips])
+    wanted = [n.strip() for n in (names or "").split(",") if n.strip()]
+    unknown = sorted(set(wanted) - set(subsets))
+    if unknown:
+        raise ValueError(f"no clips {unknown} in {folder}; there are: {', '.join(c.name for c in clips)}")
+    return ([c for c in clips if c.name in wanted] if wanted else clips), subsets
+
+
 def split(names: list[str]) -> dict[str, str]:
     """``{name: "tune" | "check"}``: names sorted by the SHA-256 hex digest of the name, the first
     60% (rounded down) are tune, the rest check.

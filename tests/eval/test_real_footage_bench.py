@@ -6,10 +6,11 @@ import hashlib
 import json
 
 import numpy as np
+import pytest
 
 from bench import real_footage as bench
 from highlighter.errors import TrackError
-from highlighter.eval.footage import FootageClip, list_clips, split
+from highlighter.eval.footage import FootageClip, list_clips, select_clips, split
 from highlighter.eval.numerics import numerics
 from highlighter.track.prompt import BoxPrompt, Prompt
 
@@ -23,6 +24,18 @@ def test_the_split_puts_the_first_60_percent_of_name_digests_in_tune_whatever_th
     assert split(list(reversed(names))) == subsets
     by_digest = sorted(names, key=lambda n: hashlib.sha256(n.encode()).hexdigest())
     assert [subsets[n] for n in by_digest] == ["tune"] * 6 + ["check"] * 4
+
+
+def test_clips_are_selected_by_name_in_the_folder_s_order_and_split_over_the_whole_folder(make_footage):
+    for name in ("moving", "still", "third"):
+        folder = make_footage(name).parent
+    everything, subsets = select_clips(folder)
+    assert [c.name for c in everything] == ["moving", "still", "third"]
+    assert subsets == split(["moving", "still", "third"])
+    chosen, same = select_clips(folder, " third, moving,")
+    assert [c.name for c in chosen] == ["moving", "third"] and same == subsets
+    with pytest.raises(ValueError, match=r"no clips \['nope'\].*there are: "):
+        select_clips(folder, "moving,nope")
 
 
 def test_the_prompt_is_the_box_around_mask_zero_on_frame_zero(make_footage):
