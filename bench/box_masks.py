@@ -76,15 +76,13 @@ def score_clip(
             box = mask_box(truth)
             if box is None:
                 continue
-            cuts = {
-                "ours": lambda: mask_from_box(frame, box, features=features, side=side, iterations=iterations),
-                "grabcut": lambda: mask_from_box(frame, box, side=side, iterations=iterations),
-                "box": lambda: box_filled(truth.shape, box),
-            }
-            for method, cut in cuts.items():
+            for method in METHODS:
                 began = time.monotonic()
-                mask = cut()
-                if method != "box":
+                if method == "box":
+                    mask = box_filled(truth.shape, box)
+                else:
+                    seen = features if method == "ours" else None
+                    mask = mask_from_box(frame, box, features=seen, side=side, iterations=iterations)
                     seconds[method] += time.monotonic() - began
                 js[method].append(mask_iou(mask, truth))
                 fs[method].append(boundary_f(mask, truth))
