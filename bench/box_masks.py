@@ -1,4 +1,4 @@
-"""A box's mask on real footage, over many boxes: our cut against plain GrabCut and the box itself.
+"""A box's or a click's mask on real footage, over many prompts: our cuts against plain GrabCut and the box itself.
 
     .venv/bin/python bench/box_masks.py /work/shared/data/real-footage [--every 5] [--clips blackswan,dog]
         [--side 320] [--iterations 5] [--table]
@@ -11,11 +11,13 @@ This judges it alone, on many: for every ``--every``-th frame of each clip folde
   frame at the video's own size);
 - ``grabcut``: the same without the features (GrabCut from the whole box, then the stray colours
   left out), as each box of a click is cut;
-- ``box``: the box filled, the baseline a cut must beat.
+- ``box``: the box filled, the baseline a cut must beat;
+- ``click``: ``segment.mask_from_click`` at the truth's deepest point (``footage.deepest_point``,
+  where interactive segmentation's benchmarks put the first click), as a click prompt is cut.
 
-Per clip and method: ``boxes``, mean ``j`` (mask IoU), ``f`` (DAVIS boundary F), ``jf`` and ``ms``
+Per clip and method: ``boxes`` (prompts), mean ``j`` (mask IoU), ``f`` (DAVIS boundary F), ``jf`` and ``ms``
 per box (the cut's own time, decoding excluded; None for ``box``). ``--side`` and ``--iterations``
-give ``ours`` and ``grabcut`` another working size for GrabCut's crop (``segment.CUT_SIDE``) or
+give ``ours``, ``grabcut`` and ``click`` another working size for GrabCut's crop (``segment.CUT_SIDE``) or
 another number of its iterations. Summaries are means over clips, for all clips and for the "tune"
 and "check" subsets of ``highlighter.eval.footage.split``. Prints JSON on stdout; ``--table`` also
 prints a markdown table on stderr.
@@ -39,14 +41,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from highlighter.eval.footage import FootageClip, select_clips  # noqa: E402
+from highlighter.eval.footage import FootageClip, deepest_point, select_clips  # noqa: E402
 from highlighter.eval.metrics import boundary_f, mask_iou  # noqa: E402
 from highlighter.media import iter_frames  # noqa: E402
 from highlighter.track.features import ImageNetFeatures  # noqa: E402
-from highlighter.track.segment import CUT_SIDE, mask_from_box  # noqa: E402
+from highlighter.track.segment import CUT_SIDE, mask_from_box, mask_from_click  # noqa: E402
 from highlighter.trackfile import mask_box  # noqa: E402
 
-METHODS = ("ours", "grabcut", "box")
+METHODS = ("ours", "grabcut", "box", "click")
 
 
 def box_filled(shape: tuple[int, int], box: list[float]) -> np.ndarray:
@@ -80,6 +82,10 @@ def score_clip(
                 began = time.monotonic()
                 if method == "box":
                     mask = box_filled(truth.shape, box)
+                elif method == "click":
+                    x, y = deepest_point(truth)
+                    mask = mask_from_click(frame, x, y, features=features, side=side, iterations=iterations)
+                    seconds[method] += time.monotonic() - began
                 else:
                     seen = features if method == "ours" else None
                     mask = mask_from_box(frame, box, features=seen, side=side, iterations=iterations)
@@ -96,7 +102,7 @@ def score_clip(
 
 
 def summarise(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Per method: means over the clips of J, F, J&F and ms per box, and the boxes in all."""
+    """Per method: means over the clips of J, F, J&F and ms per prompt, and the prompts in all."""
     rows = list(rows)
     out: dict[str, Any] = {}
     for method in METHODS:
@@ -114,12 +120,12 @@ def summarise(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def markdown_table(rows: list[dict[str, Any]], summaries: dict[str, dict[str, Any]]) -> str:
-    lines = ["| clip | split | boxes | J | F | ms a box | J GrabCut | ms GrabCut | J box |", "|---" * 9 + "|"]
+    lines = ["| clip | split | boxes | J | F | ms a box | J GrabCut | ms GrabCut | J box | J click | ms click |", "|---" * 11 + "|"]
 
     def line(label: str, subset: str, by: dict[str, dict[str, Any]]) -> str:
-        ours, grab, box = (by.get(m, {}) for m in METHODS)
+        ours, grab, box, click = (by.get(m, {}) for m in METHODS)
         cells = [str(ours.get("boxes", 0))] + [_cell(ours.get(k)) for k in ("j", "f")] + [_cell(ours.get("ms"), 0)]
-        cells += [_cell(grab.get("j")), _cell(grab.get("ms"), 0), _cell(box.get("j"))]
+        cells += [_cell(grab.get("j")), _cell(grab.get("ms"), 0), _cell(box.get("j")), _cell(click.get("j")), _cell(click.get("ms"), 0)]
         return f"| {label} | {subset} | " + " | ".join(cells) + " |"
 
     by_clip: dict[str, dict[str, dict[str, Any]]] = {}

@@ -1,11 +1,14 @@
 """The tracker on real footage with ground truth, against two box baselines run in the same process.
 
     .venv/bin/python bench/real_footage.py /work/shared/data/real-footage [--clips blackswan,dog]
-        [--tracker auto] [--skip-baselines] [--nudged] [--table]
+        [--tracker auto] [--skip-baselines] [--nudged] [--prompt box|click] [--table]
 
 For every clip folder (``NAME/video.mp4`` + ``NAME/masks/00000.png...``, ``highlighter.eval.footage``),
 following the protocol of the footage's README: the prompt is the box around the object in mask 0 on
-frame 0, and every frame but the first is scored. Per clip and method:
+frame 0, and every frame but the first is scored. With ``--prompt click``, ``ours`` starts from a
+click instead, at the point of mask 0 farthest from its outline (``FootageClip.click_prompt``: where
+interactive segmentation's benchmarks put the first click), as a marketer who clicks on the product
+does; the baselines, box trackers, still start from the box. Per clip and method:
 
 - ``j``, ``f``, ``jf``: mean mask IoU (1 when both masks are empty), mean DAVIS boundary F, and their mean;
 - ``box_iou``: mean IoU of the predicted mask's box against the truth mask's box (both absent = 1);
@@ -249,11 +252,12 @@ def score_clip(
 
 
 def run_clip(
-    clip: FootageClip, *, backend: str, subset: str, baselines: bool = True, nudged: bool = False
+    clip: FootageClip, *, backend: str, subset: str, baselines: bool = True, nudged: bool = False, click: bool = False
 ) -> list[dict[str, Any]]:
     """One row per method on ``clip``: ``{"clip", "split", "method", ...figures}``; with ``nudged``,
-    ``ours`` also tracks from ``nudged_prompts`` (``j_boxes``, ``j_over_boxes``)."""
-    track, seconds, error = run_ours(clip, backend)
+    ``ours`` also tracks from ``nudged_prompts`` (``j_boxes``, ``j_over_boxes``); with ``click``,
+    ``ours`` starts from ``clip.click_prompt()`` (the baselines from the box all the same)."""
+    track, seconds, error = run_ours(clip, backend, clip.click_prompt() if click else None)
     tallies = score_clip(clip, track, [StillBox(), CsrtBox()] if baselines else [])
     rows = []
     if track is None:
@@ -346,8 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-baselines", action="store_true", help="score only the tracker")
     parser.add_argument("--nudged", action="store_true",
                         help="also track each clip from three boxes a few pixels off the protocol's (j_boxes, j_over_boxes)")  # fmt: skip
+    parser.add_argument("--prompt", choices=("box", "click"), default="box",
+                        help="start ours from the protocol's box (default) or from a click at mask 0's deepest point")  # fmt: skip
     parser.add_argument("--table", action="store_true", help="also print a markdown table on stderr")
     args = parser.parse_args(argv)
+    if args.nudged and args.prompt == "click":
+        parser.error("--nudged nudges the box; it does not go with --prompt click")
 
     try:
         backend = resolve_backend(args.tracker)
@@ -368,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     machine = MachineShare()
     rows: list[dict[str, Any]] = []
     for clip in clips:
-        mine = run_clip(clip, backend=args.tracker, subset=subsets[clip.name], baselines=not args.skip_baselines, nudged=args.nudged)
+        mine = run_clip(clip, backend=args.tracker, subset=subsets[clip.name], baselines=not args.skip_baselines,
+                        nudged=args.nudged, click=args.prompt == "click")  # fmt: skip
         rows += mine
         figures = [f"{r['method']} J {r['j']:.3f} J&F {r['jf']:.3f} {_cell(r['fps'], 1)} fps"
                    + (" REFUSED" if r["refused"] else "") for r in mine]  # fmt: skip
@@ -380,7 +389,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     report = machine.report()
     machine.warn(report)
-    print(json.dumps({"folder": str(args.folder), "tracker": args.tracker, "backend": backend, "startup_seconds": startup,
+    print(json.dumps({"folder": str(args.folder), "tracker": args.tracker, "backend": backend, "prompt": args.prompt,
+                      "startup_seconds": startup,
                       "split": subsets, "rows": rows, "summary": summaries, "machine": report,
                       "numerics": numerics()}, indent=1))  # fmt: skip
     if args.table:

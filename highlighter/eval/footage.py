@@ -3,7 +3,8 @@
     FOLDER/NAME/video.mp4          the clip
     FOLDER/NAME/masks/00000.png    one 8-bit greyscale PNG per frame, 255 on the object, 0 elsewhere
 
-The prompt is the box around the object in ``masks/00000.png`` on frame 0 (see ``box_prompt``).
+The prompt is the box around the object in ``masks/00000.png`` on frame 0 (see ``box_prompt``), or
+a click where interactive segmentation's benchmarks put the first one (``click_prompt``).
 Clips are split once into a "tune" and a "check" subset (``split``): decisions are made on tune,
 and check is looked at only to confirm them. The footage is read, never committed.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from highlighter.track.prompt import BoxPrompt, Prompt
+from highlighter.track.prompt import BoxPrompt, PointPrompt, Prompt
 from highlighter.trackfile import mask_box
 
 TUNE_SHARE = 0.6  # of the clips, by the order of their names' SHA-256 digests
@@ -56,6 +57,27 @@ class FootageClip:
             raise ValueError(f"{self.name}: the object is not in masks/00000.png, so there is no box to prompt with.")
         x, y, w, h = (int(v) for v in box)
         return Prompt(boxes=(BoxPrompt(x, y, x + w, y + h, 0),))
+
+    def click_prompt(self) -> Prompt:
+        """A click on the object on frame 0, at ``deepest_point`` of mask 0."""
+        point = deepest_point(self.mask(0))
+        if point is None:
+            raise ValueError(f"{self.name}: the object is not in masks/00000.png, so there is nothing to click on.")
+        return Prompt(points=(PointPrompt(float(point[0]), float(point[1]), 0, True),))
+
+
+def deepest_point(mask: np.ndarray) -> tuple[int, int] | None:
+    """``(x, y)`` of the pixel of ``mask`` farthest from its outline (the frame's edge counts as
+    outline; the first in reading order among equals), or None for an empty mask: where the
+    benchmarks of interactive segmentation put a simulated first click (Xu et al. 2016, "Deep
+    interactive object selection"; Sofiiuk et al. 2022, RITM), the spot a person clicks when asked
+    to point at the object."""
+    if not mask.any():
+        return None
+    inside = np.pad(mask, 1).astype(np.uint8)
+    depth = cv2.distanceTransform(inside, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return int(x), int(y)
 
 
 def read_truth_mask(masks_dir: str | Path, index: int) -> np.ndarray:

@@ -10,9 +10,9 @@ import pytest
 
 from bench import real_footage as bench
 from highlighter.errors import TrackError
-from highlighter.eval.footage import FootageClip, list_clips, select_clips, split
+from highlighter.eval.footage import FootageClip, deepest_point, list_clips, select_clips, split
 from highlighter.eval.numerics import numerics
-from highlighter.track.prompt import BoxPrompt, Prompt
+from highlighter.track.prompt import BoxPrompt, PointPrompt, Prompt
 
 FIGURES = {"j", "f", "jf", "box_iou", "fps", "seconds", "frames_run", "frames_scored", "confidently_wrong",
            "hidden_in_view", "score_rho", "refused"}  # fmt: skip
@@ -42,6 +42,17 @@ def test_the_prompt_is_the_box_around_mask_zero_on_frame_zero(make_footage):
     clip = FootageClip(make_footage("moving"))
     assert clip.frame_count == 24
     assert clip.box_prompt() == Prompt(boxes=(BoxPrompt(20, 40, 50, 70, 0),))
+
+
+def test_the_click_prompt_is_mask_zero_s_deepest_point(make_footage):
+    # The 30 px square at x 20-49, y 40-69: four pixels lie 15 px from its outline; the first in
+    # reading order is the click.
+    clip = FootageClip(make_footage("moving"))
+    assert clip.click_prompt() == Prompt(points=(PointPrompt(34.0, 54.0, 0, True),))
+    assert deepest_point(np.zeros((4, 4), bool)) is None
+    edge = np.zeros((20, 30), bool)
+    edge[:, :10] = True  # cut by the frame's left edge, which counts as outline
+    assert deepest_point(edge) == (4, 4)  # 5 px from the outline, not on the edge
 
 
 def test_the_still_box_scores_one_on_a_still_object_and_less_on_a_moving_one(make_footage):
@@ -171,3 +182,23 @@ def test_nudged_boxes_track_each_clip_from_boxes_a_few_pixels_off(make_footage, 
     assert "J 4 boxes" in err and "| 0.250 |" in err
     assert bench.main([str(folder), "--clips", "moving", "--skip-baselines"]) == 0
     assert "j_boxes" not in json.loads(capsys.readouterr().out)["rows"][0]
+
+
+def test_a_click_prompt_starts_ours_from_the_click_and_the_baselines_from_the_box(make_footage, make_truth_track, monkeypatch, capsys):
+    prompts = []
+
+    def track(path, prompt, backend):
+        prompts.append(prompt)
+        return make_truth_track(True)
+
+    monkeypatch.setattr(bench, "track_video", track)
+    folder = make_footage("moving").parent
+    assert bench.main([str(folder), "--prompt", "click"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["prompt"] == "click"
+    assert prompts[1:] == [Prompt(points=(PointPrompt(34.0, 54.0, 0, True),))]  # the first is the warm-up's
+    by_method = {r["method"]: r for r in result["rows"]}
+    assert by_method["ours"]["j"] == 1.0
+    assert by_method["still"]["j"] < 1.0 and by_method["csrt"]["j"] > 0.5  # the box trackers started from the box
+    with pytest.raises(SystemExit):  # three nudged boxes have no meaning for a click
+        bench.main([str(folder), "--prompt", "click", "--nudged"])
