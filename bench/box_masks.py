@@ -17,7 +17,7 @@ This judges it alone, on many: for every ``--every``-th frame of each clip folde
 
 Per clip and method: ``boxes`` (prompts), mean ``j`` (mask IoU), ``f`` (DAVIS boundary F), ``jf`` and ``ms``
 per box (the cut's own time, decoding excluded; None for ``box``). ``--side`` and ``--iterations``
-give ``ours``, ``grabcut`` and ``click`` another working size for GrabCut's crop (``segment.CUT_SIDE``) or
+give ``ours`` and ``grabcut`` another working size for GrabCut's crop (``segment.CUT_SIDE``) or
 another number of its iterations. Summaries are means over clips, for all clips and for the "tune"
 and "check" subsets of ``highlighter.eval.footage.split``. Prints JSON on stdout; ``--table`` also
 prints a markdown table on stderr.
@@ -84,7 +84,7 @@ def score_clip(
                     mask = box_filled(truth.shape, box)
                 elif method == "click":
                     x, y = deepest_point(truth)
-                    mask = mask_from_click(frame, x, y, features=features, side=side, iterations=iterations)
+                    mask = mask_from_click(frame, x, y)
                     seconds[method] += time.monotonic() - began
                 else:
                     seen = features if method == "ours" else None
