@@ -84,7 +84,7 @@ def score_clip(
                     mask = box_filled(truth.shape, box)
                 elif method == "click":
                     x, y = deepest_point(truth)
-                    mask = mask_from_click(frame, x, y)
+                    mask = mask_from_click(frame, x, y, features=features)
                     seconds[method] += time.monotonic() - began
                 else:
                     seen = features if method == "ours" else None

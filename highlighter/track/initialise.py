@@ -157,7 +157,7 @@ def _segment_prompt(frame: WorkFrame, grounder: CueGrounder, full: np.ndarray | 
         mask = mask_from_box(image, (x * sx, y * sy, bw * sx, bh * sy), features=ImageNetFeatures())
     else:
         x, y = next((x, y) for x, y, positive in grounder.points[frame.index] if positive)
-        mask = mask_from_click(image, x * sx, y * sy)
+        mask = mask_from_click(image, x * sx, y * sy, features=ImageNetFeatures())
     if full is not None:
         small = cv2.resize(mask.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_AREA) > 127
         mask = small if small.any() else cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0

@@ -349,11 +349,21 @@ def _fit(mask: np.ndarray, box: tuple[int, int, int, int], cue: _BoxCue) -> floa
     return tight * float(cue.cue[on].mean() - (cue.cue[rest].mean() if rest.any() else 0.0))
 
 
-def mask_from_click(rgb: np.ndarray, x: float, y: float, *, sizes: tuple[float, ...] = (0.1, 0.2, 0.35, 0.55)) -> np.ndarray:
+def mask_from_click(
+    rgb: np.ndarray,
+    x: float,
+    y: float,
+    *,
+    features: ImageNetFeatures | None = None,
+    sizes: tuple[float, ...] = (0.1, 0.2, 0.35, 0.55),
+) -> np.ndarray:
     """The object under a click at ``(x, y)``: GrabCut in square boxes of growing size around the
     click (``sizes`` as fractions of the image's short side); the first whose object fits inside
-    its box (holds the click and keeps off the box's sides, except at the image's edge) wins, else
-    the largest. Never empty."""
+    its box (holds the click and keeps off the box's sides, except at the image's edge) wins. When
+    none fits (an object larger than the squares, or one whose cut runs into its surroundings),
+    with ``features`` the box of the clicked object's extent as the features see it
+    (``click_extent``) is cut as a box is, and the piece under the click kept; without them, the
+    largest square's cut. Never empty."""
     h, w = rgb.shape[:2]
     short = min(h, w)
     best = None
@@ -377,7 +387,82 @@ def mask_from_click(rgb: np.ndarray, x: float, y: float, *, sizes: tuple[float, 
         )
         if inner:
             return mask
+    if features is not None:
+        return _piece_under(mask_from_box(rgb, click_extent(rgb, x, y, features), features=features), x, y)
     if best is None:  # nothing distinct under the click: a small disc there
         best = np.zeros((h, w), bool)
         cv2.circle(best.view(np.uint8), (int(x), int(y)), max(2, int(0.03 * short)), 1, -1)
     return best
+
+
+def _piece_under(mask: np.ndarray, x: float, y: float) -> np.ndarray:
+    """The connected piece of ``mask`` under ``(x, y)``, or the piece nearest to it."""
+    h, w = mask.shape
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return mask
+    cx, cy = int(np.clip(x, 0, w - 1)), int(np.clip(y, 0, h - 1))
+    label = labels[cy, cx]
+    if label == 0:
+        ys, xs = np.nonzero(labels)
+        nearest = int(np.argmin((xs - cx) ** 2 + (ys - cy) ** 2))
+        label = labels[ys[nearest], xs[nearest]]
+    return labels == label
+
+
+EXTENT_SIDE = 512  # the long side, in pixels, the features see the whole frame at for a click
+EXTENT_NEIGHBOURS = _BoxCue.NEIGHBOURS
+
+
+def click_extent(rgb: np.ndarray, x: float, y: float, features: ImageNetFeatures) -> tuple[float, float, float, float]:
+    """The ``[x, y, w, h]`` box of the object under a click, from the ImageNet features of the whole
+    frame and the background prior of saliency detection (Wei et al. 2012, "Geodesic saliency
+    using background priors"; Zhu et al. 2014): the frame's border is mostly background.
+
+    A cell of the frame is the object's when it looks more like the object's cells than like
+    anything on the border (for each, the mean cosine of its ``EXTENT_NEIGHBOURS`` closest cells,
+    as ``_BoxCue`` compares a box's cells with its surroundings); the object is the 4-connected
+    region of such cells that holds the click. Its cells are first the click's cell alone, which
+    leaves out the parts that look unlike the clicked spot (a dog's head and legs beside its
+    flank), then that region's cells, once: grown a second time it runs on into the neighbours
+    (the cut inside the box of this region scored J 0.58 on the real clips' tune subset, against
+    0.39 with the click's cell alone and 0.41 grown twice). The box is the region's cells' extent:
+    a tight box, as the box's cut expects (margins around it scored lower)."""
+    from highlighter.track.features import STRIDE
+
+    h, w = rgb.shape[:2]
+    scale = EXTENT_SIDE / max(h, w)
+    size = (max(1, int(round(w * scale))), max(1, int(round(h * scale))))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    sh, sw = small.shape[:2]
+    gh, gw = -(-sh // STRIDE), -(-sw // STRIDE)  # the cells over the frame itself, not its padding
+    if gh < 3 or gw < 3:  # too small a frame to have a border apart from its middle
+        return 0.0, 0.0, float(w), float(h)
+    padded = cv2.copyMakeBorder(small, 0, (-sh) % 16, 0, (-sw) % 16, cv2.BORDER_REFLECT)
+    dense = features.dense(padded)[:, :gh, :gw]
+    cells = dense.reshape(dense.shape[0], -1).T
+    border = np.ones((gh, gw), bool)
+    border[1:-1, 1:-1] = False
+    like_border = _closest(cells, cells[border.ravel()])
+    cy = int(np.clip(y * scale / STRIDE, 0, gh - 1))
+    cx = int(np.clip(x * scale / STRIDE, 0, gw - 1))
+    region = np.zeros((gh, gw), bool)
+    region[cy, cx] = True
+    for _ in range(2):  # from the click's cell, then from the region it gives
+        mine = _closest(cells, cells[region.ravel()]).reshape(gh, gw) > like_border.reshape(gh, gw)
+        mine[cy, cx] = True
+        _, labels = cv2.connectedComponents(mine.astype(np.uint8), connectivity=4)
+        region = labels == labels[cy, cx]
+    ys, xs = np.nonzero(region)
+    cell = STRIDE / scale  # a cell's side in the frame's pixels
+    x0, y0 = xs.min() * cell, ys.min() * cell
+    x1, y1 = min(float(w), (xs.max() + 1) * cell), min(float(h), (ys.max() + 1) * cell)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _closest(cells: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """For each row of ``cells``, the mean cosine of its ``EXTENT_NEIGHBOURS`` closest rows of
+    ``others`` (all of them where there are fewer)."""
+    sims = cells @ others.T
+    k = min(EXTENT_NEIGHBOURS, sims.shape[1])
+    return np.partition(sims, sims.shape[1] - k, axis=1)[:, -k:].mean(1)

@@ -9,9 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from highlighter.eval.multi import build_multi
 from highlighter.eval.synthetic import photo_background
 from highlighter.track.features import ImageNetFeatures, weights_path
-from highlighter.track.segment import ColourLikelihood, graph_cut, mask_from_box, mask_from_click
+from highlighter.track.segment import ColourLikelihood, click_extent, graph_cut, mask_from_box, mask_from_click
 
 
 def cat_on_coffee(w=320, h=180, centre=(160, 90), radius=(40, 30)):
@@ -125,6 +126,45 @@ def test_a_box_over_nothing_distinct_is_the_box_itself():
 def test_a_click_becomes_the_object_under_it():
     rgb, mask = cat_on_coffee()
     assert iou(mask_from_click(rgb, 160, 90), mask) > 0.8
+
+
+def test_a_click_on_a_real_object_larger_than_the_squares_is_cut_from_its_extent():
+    # DAVIS's black swan, clicked at its deepest point and on its back: no square around the click
+    # holds it, and the largest one's cut is a square's worth of swan (IoU 0.48 and 0.26). With the
+    # features, its extent (cells more like the clicked swan than like the frame's border) is cut
+    # as a box is.
+    data = Path(__file__).parent / "data"
+    rgb = cv2.cvtColor(cv2.imread(str(data / "blackswan-00000.jpg")), cv2.COLOR_BGR2RGB)
+    swan = cv2.imread(str(data / "blackswan-00000-mask.png"), cv2.IMREAD_GRAYSCALE) > 127
+    ys, xs = np.nonzero(swan)
+    features = ImageNetFeatures()
+    for x, y in ((135, 159), (95, 159)):
+        assert iou(mask_from_click(rgb, x, y), swan) < 0.5
+        x0, y0, _, _ = click_extent(rgb, x, y, features)
+        assert x0 < xs.min() + 15 and y0 < ys.min() + 15  # the neck and the head are in the extent
+        assert iou(mask_from_click(rgb, x, y, features=features), swan) > 0.8
+
+
+def test_a_click_on_a_product_that_fits_a_square_keeps_that_square_s_cut():
+    # trio seed 3's clicked box lies on the eye of the cat photo behind it. The features' extent
+    # takes the eye with the box (both stand out from the fur on the frame's border); the box fits
+    # inside a square around the click, and that cut stands.
+    scenario = build_multi("trio", 3)
+    rgb, truth = scenario.render(0), scenario.product_mask(0, 1)
+    x, y = scenario.products[1].prompt["points"][0][:2]
+    features = ImageNetFeatures()
+    _, _, w, h = click_extent(rgb, x, y, features)
+    assert w * h > 3 * truth.sum()  # the extent alone would take the eye too
+    assert iou(mask_from_click(rgb, x, y, features=features), truth) > 0.9
+
+
+def test_a_click_on_nothing_distinct_is_never_empty():
+    features = ImageNetFeatures()
+    flat = np.full((90, 160, 3), 128, np.uint8)
+    assert mask_from_click(flat, 80, 45, features=features)[45, 80]
+    strip = np.full((4, 1000, 3), 128, np.uint8)  # one cell high at the features' size: no border apart from a middle
+    assert click_extent(strip, 500, 2, features) == (0.0, 0.0, 1000.0, 4.0)
+    assert mask_from_click(strip, 500, 2, features=features)[2, 500]
 
 
 def test_a_band_of_background_crossing_a_real_box_stays_out_of_the_mask():
